@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * echo-client.c - machipc-echo: call the echo/calculator server by RPC
+ *
+ * Finds the server through the name server (waiting up to --wait ms for it
+ * to check in), then makes one msg_rpc() per request and prints each result.
+ * Uses the public API only.
+ */
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <machipc/machipc.h>
+#include "echo-proto.h"
+
+static uint64_t now_ms(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Look the service up, retrying while it has not checked in yet. */
+static kern_return_t find_service(const char *name, unsigned wait_ms, port_t *port) {
+        uint64_t deadline = now_ms() + wait_ms;
+        unsigned pause_ms = 1;
+        for (;;) {
+                kern_return_t kr = netname_look_up(PORT_NULL, NULL, name, port);
+                if ((kr != NETNAME_NOT_CHECKED_IN && kr != NETNAME_NO_SERVER) || now_ms() >= deadline)
+                        return kr;
+                struct timespec ts = { 0, (long)pause_ms * 1000000L };
+                nanosleep(&ts, NULL);
+                if (pause_ms < 50)
+                        pause_ms *= 2;
+        }
+}
+
+static int do_echo(port_t server, const char *text) {
+        EchoMsg m;
+        size_t len = strlen(text) + 1;
+        if (len > ECHO_TEXT_MAX) {
+                fprintf(stderr, "machipc-echo: text longer than %d bytes\n", ECHO_TEXT_MAX - 1);
+                return 1;
+        }
+        memset(&m, 0, sizeof(m));
+        msg_type_init(&m.text_type, MSG_TYPE_STRING, (uint32_t)len);
+        memcpy(m.text, text, len);
+        m.head.msg_size = (uint32_t)(sizeof(msg_header_t) + MSG_ITEM_SIZE(len));
+        m.head.msg_remote_port = server;
+        m.head.msg_id = ECHO_MSG_ECHO;
+        msg_return_t r = msg_rpc(&m.head, RCV_TIMEOUT, sizeof(m), 0, 5000);
+        if (r != 0) {
+                fprintf(stderr, "machipc-echo: echo: %s\n", machipc_strerror(r));
+                return 1;
+        }
+        if (m.head.msg_id != ECHO_MSG_ECHO + 100 || m.text_type.msg_type_name != MSG_TYPE_STRING ||
+            m.text_type.msg_type_number == 0 || m.text_type.msg_type_number > ECHO_TEXT_MAX) {
+                fprintf(stderr, "machipc-echo: malformed echo reply\n");
+                return 1;
+        }
+        m.text[m.text_type.msg_type_number - 1] = '\0';
+        printf("echo: %s\n", m.text);
+        return 0;
+}
+
+static int do_calc(port_t server, int64_t a, char op, int64_t b) {
+        union {
+                CalcRequest req;
+                CalcReply rep;
+        } m;
+        memset(&m, 0, sizeof(m));
+        msg_type_init(&m.req.args_type, MSG_TYPE_INTEGER_64, 2);
+        m.req.args[0] = a;
+        m.req.args[1] = b;
+        msg_type_init(&m.req.op_type, MSG_TYPE_INTEGER_32, 1);
+        m.req.op = op;
+        m.req.head.msg_size = sizeof(m.req);
+        m.req.head.msg_remote_port = server;
+        m.req.head.msg_id = ECHO_MSG_CALC;
+        msg_return_t r = msg_rpc(&m.req.head, RCV_TIMEOUT, sizeof(m), 0, 5000);
+        if (r != 0) {
+                fprintf(stderr, "machipc-echo: calc: %s\n", machipc_strerror(r));
+                return 1;
+        }
+        if (m.rep.head.msg_id != ECHO_MSG_CALC + 100 || m.rep.head.msg_size != sizeof(CalcReply)) {
+                fprintf(stderr, "machipc-echo: malformed calc reply\n");
+                return 1;
+        }
+        static const char *const errs[] = { "ok", "division by zero", "bad operator", "overflow" };
+        if (m.rep.code != CALC_OK) {
+                printf("calc: %" PRId64 " %c %" PRId64 " = error (%s)\n", a, op, b,
+                       m.rep.code >= 0 && m.rep.code <= 3 ? errs[m.rep.code] : "unknown");
+                return 3;
+        }
+        printf("calc: %" PRId64 " %c %" PRId64 " = %" PRId64 "\n", a, op, b, m.rep.result);
+        return 0;
+}
+
+static void usage(void) {
+        printf("Usage: machipc-echo [OPTION]... echo TEXT\n"
+               "       machipc-echo [OPTION]... calc A OP B     (OP: + - x /)\n"
+               "Calls the echo/calculator server through the broker.\n\n"
+               "  -n, --name=NAME    service name (default \"%s\")\n"
+               "  -w, --wait=MS      wait up to MS for the service to check in (default 5000)\n"
+               "  -c, --count=N      make the call N times (default 1)\n"
+               "  -h, --help         show this help\n\n"
+               "Exit status: 0 ok, 1 failure, 2 usage, 3 the calculator reported an error.\n",
+               ECHO_SERVICE_NAME);
+}
+
+int main(int argc, char **argv) {
+        const char *name = ECHO_SERVICE_NAME;
+        unsigned wait_ms = 5000;
+        unsigned long count = 1;
+        int c;
+        static const struct option opts[] = {
+                { "name", required_argument, NULL, 'n' },
+                { "wait", required_argument, NULL, 'w' },
+                { "count", required_argument, NULL, 'c' },
+                { "help", no_argument, NULL, 'h' },
+                {}
+        };
+        while ((c = getopt_long(argc, argv, "+n:w:c:h", opts, NULL)) >= 0) {
+                switch (c) {
+                case 'n':
+                        name = optarg;
+                        break;
+                case 'w':
+                        wait_ms = (unsigned)strtoul(optarg, NULL, 10);
+                        break;
+                case 'c':
+                        count = strtoul(optarg, NULL, 10);
+                        break;
+                case 'h':
+                        usage();
+                        return 0;
+                default:
+                        return 2;
+                }
+        }
+        argc -= optind;
+        argv += optind;
+        bool is_echo = argc == 2 && strcmp(argv[0], "echo") == 0;
+        bool is_calc = argc == 4 && strcmp(argv[0], "calc") == 0 && strlen(argv[2]) == 1;
+        if (!is_echo && !is_calc) {
+                usage();
+                return 2;
+        }
+        int64_t a = 0, b = 0;
+        char op = 0;
+        if (is_calc) {
+                char *e1, *e2;
+                errno = 0;
+                a = strtoll(argv[1], &e1, 10);
+                b = strtoll(argv[3], &e2, 10);
+                op = argv[2][0] == 'x' ? '*' : argv[2][0];
+                if (errno || *e1 || *e2) {
+                        fprintf(stderr, "machipc-echo: A and B must be integers\n");
+                        return 2;
+                }
+        }
+
+        port_t server;
+        kern_return_t kr = find_service(name, wait_ms, &server);
+        if (kr != NETNAME_SUCCESS) {
+                fprintf(stderr, "machipc-echo: cannot find \"%s\": %s\n", name, machipc_strerror(kr));
+                return 1;
+        }
+        int rc = 0;
+        for (unsigned long i = 0; i < count && rc == 0; i++)
+                rc = is_echo ? do_echo(server, argv[1]) : do_calc(server, a, op, b);
+        return rc;
+}

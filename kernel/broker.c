@@ -1,0 +1,285 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * broker.c - the daemon's frame: socket, listener, signals, settling
+ *
+ * Owns the event loop and the registry of tasks.  The socket lives in a
+ * directory only its owner can enter (0700) and is itself 0600; a lock file
+ * beside it (flock) tells a live broker from a stale socket left by a crash:
+ * while another broker holds the lock we refuse to start, otherwise an old
+ * socket is replaced.  After every event the broker "settles": it finishes
+ * the calls whose waits ended and frees the tasks that died, until nothing
+ * is left to do, so no callback ever frees an object another one is using.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include "broker.h"
+#include "ipc.h"
+#include "kobject.h"
+#include "peer.h"
+#include "space.h"
+#include "util/log.h"
+#include "wire.h"
+
+/* Make the socket's directory if missing (0700); refuse one another user owns. */
+static int prepare_dir(const char *sock) {
+        char dir[PATH_MAX];
+        struct stat st;
+        snprintf(dir, sizeof(dir), "%s", sock);
+        char *slash = strrchr(dir, '/');
+        if (!slash)
+                return 0;
+        if (slash == dir)
+                return 0;
+        *slash = '\0';
+        if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+                int r = -errno;
+                log_error("cannot create %s: %s", dir, strerror(errno));
+                return r;
+        }
+        if (stat(dir, &st) < 0) {
+                int r = -errno;
+                log_error("cannot stat %s: %s", dir, strerror(errno));
+                return r;
+        }
+        if (st.st_uid != getuid() && getuid() != 0) {
+                log_error("%s belongs to uid %u, not to us; refusing to use it", dir,
+                          (unsigned)st.st_uid);
+                return -EPERM;
+        }
+        return 0;
+}
+
+static void broker_on_signal(evutil_socket_t sig, short what, void *userdata) {
+        Broker *b = userdata;
+        (void)what;
+        log_info("%s received, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+        event_base_loopbreak(b->base);
+}
+
+static void broker_on_accept(evutil_socket_t fd, short what, void *userdata) {
+        Broker *b = userdata;
+        (void)what;
+        for (int i = 0; i < 16; i++) {
+                int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+                if (cfd < 0) {
+                        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+                                log_warn("accept: %s, ignoring", strerror(errno));
+                        break;
+                }
+                struct ucred cred;
+                socklen_t cl = sizeof(cred);
+                if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0) {
+                        log_warn("SO_PEERCRED: %s, ignoring connection", strerror(errno));
+                        close(cfd);
+                        continue;
+                }
+                if (cred.uid != b->uid && cred.uid != 0) {
+                        log_info("uid %u may not connect, closing", (unsigned)cred.uid);
+                        close(cfd);
+                        continue;
+                }
+                if (b->n_peers >= b->config.max_tasks) {
+                        log_warn("task limit (%u) reached, refusing pid %d", b->config.max_tasks,
+                                 (int)cred.pid);
+                        close(cfd);
+                        continue;
+                }
+                int buf = 4 << 20;
+                setsockopt(cfd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
+                Peer *p;
+                if (peer_new(&p, b, cfd, cred.pid, cred.uid, cred.gid) < 0) {
+                        log_warn("out of memory accepting pid %d, ignoring", (int)cred.pid);
+                        continue;
+                }
+                list_add_tail(&b->peers, &p->link);
+                b->n_peers++;
+        }
+        broker_settle(b);
+}
+
+static int broker_listen(Broker *b) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        if (strlen(b->socket_path) >= sizeof(sa.sun_path)) {
+                log_error("socket path too long: %s", b->socket_path);
+                return -ENAMETOOLONG;
+        }
+        strcpy(sa.sun_path, b->socket_path);
+        int r = prepare_dir(b->socket_path);
+        if (r < 0)
+                return r;
+
+        b->lock_fd = open(b->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (b->lock_fd < 0) {
+                r = -errno;
+                log_error("cannot open %s: %s", b->lock_path, strerror(errno));
+                return r;
+        }
+        if (flock(b->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+                log_error("another machipcd is running on %s", b->socket_path);
+                close(b->lock_fd);
+                b->lock_fd = -1;
+                return -EADDRINUSE;
+        }
+        if (unlink(b->socket_path) == 0)
+                log_info("replaced a stale socket at %s", b->socket_path);
+
+        b->listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (b->listen_fd < 0)
+                return -errno;
+        mode_t old = umask(0177);
+        r = bind(b->listen_fd, (struct sockaddr *)&sa, sizeof(sa));
+        umask(old);
+        if (r < 0) {
+                r = -errno;
+                log_error("cannot bind %s: %s", b->socket_path, strerror(errno));
+                return r;
+        }
+        if (chmod(b->socket_path, 0600) < 0 || listen(b->listen_fd, 128) < 0) {
+                r = -errno;
+                log_error("cannot listen on %s: %s", b->socket_path, strerror(errno));
+                return r;
+        }
+        b->ev_listen = event_new(b->base, b->listen_fd, EV_READ | EV_PERSIST, broker_on_accept, b);
+        if (!b->ev_listen || event_add(b->ev_listen, NULL) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+/**
+ * broker_new() - set up a broker listening on its socket
+ *
+ * Return: 0, -EADDRINUSE (a live broker owns the socket), -ENOMEM, or the
+ * negative errno of a failed socket call (already logged).
+ */
+int broker_new(Broker **brokerp, const BrokerConfig *config) {
+        char path[PATH_MAX];
+        int r;
+        Broker *b = calloc(1, sizeof(*b));
+        if (!b)
+                return -ENOMEM;
+        b->config = *config;
+        b->lock_fd = -1;
+        b->listen_fd = -1;
+        b->uid = getuid();
+        list_init(&b->peers);
+        list_init(&b->zombies);
+        if (!b->config.max_tasks)
+                b->config.max_tasks = BROKER_TASKS_DEFAULT;
+        if (!b->config.max_names)
+                b->config.max_names = SPACE_NAMES_DEFAULT;
+        r = wire_socket_path(config->socket_path, path, sizeof(path));
+        if (r < 0) {
+                log_error("socket path too long");
+                broker_free(b);
+                return r;
+        }
+        b->socket_path = strdup(path);
+        b->lock_path = malloc(strlen(path) + 6);
+        b->rx = malloc(WIRE_FRAME_MAX);
+        b->tx = malloc(WIRE_FRAME_MAX);
+        b->base = event_base_new();
+        if (!b->socket_path || !b->lock_path || !b->rx || !b->tx || !b->base) {
+                broker_free(b);
+                return -ENOMEM;
+        }
+        sprintf(b->lock_path, "%s.lock", path);
+        ipc_set_kobject_server(kobject_server);
+        b->ev_sigterm = evsignal_new(b->base, SIGTERM, broker_on_signal, b);
+        b->ev_sigint = evsignal_new(b->base, SIGINT, broker_on_signal, b);
+        if (!b->ev_sigterm || !b->ev_sigint || evsignal_add(b->ev_sigterm, NULL) < 0 ||
+            evsignal_add(b->ev_sigint, NULL) < 0) {
+                broker_free(b);
+                return -ENOMEM;
+        }
+        r = broker_listen(b);
+        if (r < 0) {
+                broker_free(b);
+                return r;
+        }
+        *brokerp = b;
+        return 0;
+}
+
+/**
+ * broker_settle() - finish ended waits and free dead tasks until none is left
+ */
+void broker_settle(Broker *b) {
+        for (;;) {
+                Waiter *w = ipc_done_pop();
+                if (w) {
+                        peer_waiter_done(w);
+                        continue;
+                }
+                ListLink *l = list_pop(&b->zombies);
+                if (!l)
+                        break;
+                Peer *p = list_entry(l, Peer, link);
+                b->n_peers--;
+                peer_free(p);
+        }
+}
+
+/**
+ * broker_free() - disconnect every task, remove the socket, free everything
+ * Return: NULL.
+ */
+Broker *broker_free(Broker *b) {
+        if (!b)
+                return NULL;
+        ListLink *l;
+        while ((l = list_first(&b->peers)))
+                peer_kill(list_entry(l, Peer, link), "broker shutting down");
+        broker_settle(b);
+        kobject_deinit();
+        if (b->ev_listen)
+                event_free(b->ev_listen);
+        if (b->ev_sigterm)
+                event_free(b->ev_sigterm);
+        if (b->ev_sigint)
+                event_free(b->ev_sigint);
+        if (b->listen_fd >= 0) {
+                close(b->listen_fd);
+                unlink(b->socket_path);
+        }
+        if (b->lock_fd >= 0) {
+                unlink(b->lock_path);
+                close(b->lock_fd);
+        }
+        if (b->base)
+                event_base_free(b->base);
+        free(b->socket_path);
+        free(b->lock_path);
+        free(b->rx);
+        free(b->tx);
+        free(b);
+        return NULL;
+}
+
+/**
+ * broker_run() - signal readiness, then serve until SIGTERM or SIGINT
+ * Return: 0, or a negative errno if the loop failed.
+ */
+int broker_run(Broker *b) {
+        log_info("listening on %s", b->socket_path);
+        if (b->config.ready_fd >= 0) {
+                static const char ready[] = "READY=1\n";
+                if (write(b->config.ready_fd, ready, sizeof(ready) - 1) < 0)
+                        log_warn("readiness fd %d: %s, ignoring", b->config.ready_fd, strerror(errno));
+                close(b->config.ready_fd);
+                b->config.ready_fd = -1;
+        }
+        if (event_base_dispatch(b->base) < 0)
+                return -EIO;
+        return 0;
+}

@@ -1,0 +1,45 @@
+#pragma once
+/* SPDX-License-Identifier: MIT */
+/* broker.h - the daemon: event loop, listener, signals, the registry of tasks */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <event2/event.h>
+#include "util/list.h"
+
+typedef struct Peer Peer;
+
+#define BROKER_TASKS_DEFAULT 1024u
+
+typedef struct {
+        const char *socket_path;        /* NULL: $MACHIPC_SOCKET, else the default */
+        int ready_fd;                   /* -1: none */
+        uint32_t max_tasks;
+        uint32_t max_names;
+} BrokerConfig;
+
+typedef struct Broker {
+        struct event_base *base;
+        BrokerConfig config;
+        char *socket_path;
+        char *lock_path;
+        int lock_fd;
+        int listen_fd;
+        struct event *ev_listen;
+        struct event *ev_sigterm;
+        struct event *ev_sigint;
+        ListLink peers;
+        ListLink zombies;
+        uint32_t n_peers;
+        uint32_t next_task_id;
+        uid_t uid;
+        uint8_t *rx;                    /* one incoming frame */
+        uint8_t *tx;                    /* one outgoing frame */
+        int exit_code;
+} Broker;
+
+int broker_new(Broker **brokerp, const BrokerConfig *config);
+Broker *broker_free(Broker *broker);
+int broker_run(Broker *broker);
+void broker_settle(Broker *broker);

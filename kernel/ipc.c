@@ -1,0 +1,410 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ipc.c - the message engine
+ *
+ * Moves Kmsgs between ports and waiting calls, in Mach's order: a message
+ * goes straight to a waiting receiver if there is one, else onto the queue
+ * if there is room (a message to a send-once right or from the broker always
+ * finds room), else its sender waits, or leaves it with the broker
+ * (SEND_NOTIFY), or is told SEND_TIMED_OUT.  A receive takes the head of the
+ * queue; when a queue has room again the first waiting sender's message is
+ * admitted.  Backlog 0 is the same rule: nothing is ever queued ahead, so a
+ * sender waits until a receiver takes its message.
+ *
+ * Port sets keep a ready list of members in the order they became
+ * non-empty; a receive on the set takes the head member and sends it to the
+ * back, so no member starves.
+ *
+ * Destroying a port may destroy messages that hold receive rights to other
+ * ports; those are destroyed from a work list, not by recursion, so a chain
+ * of ports built by a client cannot exhaust the broker's stack.
+ *
+ * Nothing here knows about sockets: finished waits go on the done list.
+ */
+
+#include <assert.h>
+#include <errno.h>
+#include <string.h>
+#include "ipc.h"
+#include "kmsg.h"
+#include "port.h"
+#include "space.h"
+
+static ListLink ipc_done = LIST_INIT(ipc_done);
+static ListLink ipc_dying = LIST_INIT(ipc_dying);
+static bool ipc_draining;
+static IpcKobjectServer ipc_kobject_server;
+
+void ipc_set_kobject_server(IpcKobjectServer fn) {
+        ipc_kobject_server = fn;
+}
+
+void waiter_init(Waiter *w, Space *space) {
+        memset(w, 0, sizeof(*w));
+        list_init(&w->link);
+        list_init(&w->done_link);
+        w->space = space;
+}
+
+static void waiter_done(Waiter *w, uint8_t phase, int status) {
+        w->state = WAITER_DONE;
+        w->phase = phase;
+        w->status = status;
+        list_add_tail(&ipc_done, &w->done_link);
+}
+
+/* ipc_done_pop() - the next finished wait, or NULL. */
+Waiter *ipc_done_pop(void) {
+        ListLink *l = list_pop(&ipc_done);
+        if (!l)
+                return NULL;
+        Waiter *w = list_entry(l, Waiter, done_link);
+        w->state = WAITER_IDLE;
+        return w;
+}
+
+/* ipc_port_full() - would a plain send to @port have to wait? */
+bool ipc_port_full(const Port *port) {
+        return port->msgcount >= port->qlimit || port->n_senders > 0;
+}
+
+static void enqueue(Port *p, Kmsg *k) {
+        list_add_tail(&p->queue, &k->link);
+        p->msgcount++;
+        port_update_ready(p);
+}
+
+/* Admit the first waiting sender's message into @p's queue. */
+static void admit_one(Port *p) {
+        ListLink *l = list_pop(&p->senders);
+        Kmsg *k = list_entry(l, Kmsg, link);
+        p->n_senders--;
+        if (k->waiter) {
+                Waiter *w = k->waiter;
+                k->waiter = NULL;
+                w->kmsg = NULL;
+                waiter_done(w, WAITER_SEND, 0);
+        } else if (k->accept_notify) {
+                /* SEND_NOTIFY: tell the sender its message was taken. */
+                struct {
+                        msg_type_t t;
+                        uint32_t name;
+                        uint32_t pad;
+                } body = { { MSG_TYPE_INTEGER_32, 0, 1 }, k->accept_name, 0 };
+                Port *notify = k->accept_notify;
+                k->accept_notify = NULL;
+                if (k->accept_space) {
+                        k->accept_space->pending_notify = NULL;
+                        k->accept_space = NULL;
+                }
+                ipc_send_kernel(notify, NOTIFY_MSG_ACCEPTED, &body, (uint32_t)MSG_ITEM_SIZE(4));
+                port_unref(notify);
+        }
+        enqueue(p, k);
+}
+
+/* ipc_admit_senders() - admit waiting senders while @port has room (after a backlog change). */
+void ipc_admit_senders(Port *port) {
+        while (port->active && port->n_senders && port->msgcount < port->qlimit)
+                admit_one(port);
+        port_update_ready(port);
+}
+
+static Waiter *first_receiver(Port *p) {
+        ListLink *l = list_first(&p->receivers);
+        if (!l && p->pset)
+                l = list_first(&p->pset->receivers);
+        return l ? list_entry(l, Waiter, link) : NULL;
+}
+
+/**
+ * ipc_send() - send a copied-in message
+ * @kmsg: the message; its destination is active (copy-in checked)
+ * @sender: the sender's space (NULL for the broker's own messages)
+ * @option: SEND_TIMEOUT, SEND_NOTIFY
+ * @timeout: with SEND_TIMEOUT, 0 means do not wait
+ * @w: the caller's waiter, used if it must wait (NULL: never wait)
+ *
+ * Conditions: on 0, SEND_WILL_NOTIFY and IPC_WAIT the engine owns @kmsg; on
+ * any other return the caller still does.
+ * Return: 0, SEND_WILL_NOTIFY, SEND_NOTIFY_IN_PROGRESS, SEND_TIMED_OUT,
+ * IPC_WAIT (the outcome comes through the done list).
+ */
+int ipc_send(Kmsg *kmsg, Space *sender, uint32_t option, uint32_t timeout, Waiter *w) {
+        Port *p = kmsg->dest;
+
+        if (!p->active) {
+                /* Only broker messages get here: a notification to a dead port. */
+                kmsg_free(kmsg);
+                return 0;
+        }
+        if (p->kobject && !p->receiver) {
+                ipc_kobject_server(kmsg);
+                return 0;
+        }
+        if (first_receiver(p)) {
+                /* Someone waits: the message passes through the queue at once. */
+                enqueue(p, kmsg);
+                ipc_serve_receivers(p);
+                return 0;
+        }
+        bool force = kmsg->dest_kind == RIGHT_SEND_ONCE || kmsg->dest_kind == RIGHT_KERNEL;
+        if (force || !ipc_port_full(p)) {
+                enqueue(p, kmsg);
+                return 0;
+        }
+        if (option & SEND_NOTIFY) {
+                if (!sender)
+                        return SEND_TIMED_OUT;
+                if (sender->pending_notify)
+                        return SEND_NOTIFY_IN_PROGRESS;
+                sender->pending_notify = kmsg;
+                kmsg->accept_space = sender;
+                list_add_tail(&p->senders, &kmsg->link);
+                p->n_senders++;
+                port_update_ready(p);
+                return SEND_WILL_NOTIFY;
+        }
+        if (!w || ((option & SEND_TIMEOUT) && timeout == 0))
+                return SEND_TIMED_OUT;
+        kmsg->waiter = w;
+        w->kmsg = kmsg;
+        w->state = WAITER_SEND;
+        list_add_tail(&p->senders, &kmsg->link);
+        p->n_senders++;
+        port_update_ready(p);
+        return IPC_WAIT;
+}
+
+/*
+ * Take the next message of @p for a buffer of @rcv_size.  @p has a message
+ * (queued or from a waiting sender).
+ */
+static int take(Port *p, uint32_t option, uint32_t rcv_size, Kmsg **kmsgp, uint32_t *neededp) {
+        if (list_empty(&p->queue))
+                admit_one(p);   /* a rendezvous, or room the queue never had */
+        Kmsg *k = list_entry(list_first(&p->queue), Kmsg, link);
+        *kmsgp = NULL;
+        if (k->size > rcv_size) {
+                *neededp = k->size;
+                if (option & RCV_LARGE)
+                        return RCV_TOO_LARGE;
+        }
+        list_del(&k->link);
+        p->msgcount--;
+        k->seqno = p->seqno++;
+        while (p->n_senders && p->msgcount < p->qlimit)
+                admit_one(p);
+        /* Back of the line for the set's next receive. */
+        if (list_linked(&p->ready_link))
+                list_del(&p->ready_link);
+        port_update_ready(p);
+        *kmsgp = k;
+        return k->size > rcv_size ? RCV_TOO_LARGE : 0;
+}
+
+/**
+ * ipc_serve_receivers() - give @port's messages to receivers waiting on it
+ * or on its set, while both last
+ */
+void ipc_serve_receivers(Port *port) {
+        Waiter *w;
+        while (port->active && port_has_message(port) && (w = first_receiver(port))) {
+                Kmsg *k;
+                list_del(&w->link);
+                w->port = port_unref(w->port);
+                int status = take(port, w->option, w->rcv_size, &k, &w->needed);
+                w->kmsg = k;
+                waiter_done(w, WAITER_RCV, status);
+        }
+}
+
+/**
+ * ipc_receive() - receive from a port or port set
+ * @port: the port or set; the receiving space holds its receive right
+ * @w: the caller's waiter, used if it must wait
+ * @option: RCV_TIMEOUT, RCV_LARGE
+ * @timeout: with RCV_TIMEOUT, 0 means poll
+ * @rcv_size: the caller's buffer size
+ * @kmsgp: out, the message (on RCV_TOO_LARGE without RCV_LARGE: the message
+ *         to report and destroy)
+ * @neededp: out, on RCV_TOO_LARGE the size needed
+ *
+ * Return: 0, RCV_TOO_LARGE, RCV_TIMED_OUT, IPC_WAIT.
+ */
+int ipc_receive(Port *port, Waiter *w, uint32_t option, uint32_t timeout, uint32_t rcv_size,
+                Kmsg **kmsgp, uint32_t *neededp) {
+        *kmsgp = NULL;
+        if (port->is_set) {
+                ListLink *l = list_first(&port->ready);
+                if (l)
+                        return take(list_entry(l, Port, ready_link), option, rcv_size, kmsgp, neededp);
+        } else if (port_has_message(port)) {
+                return take(port, option, rcv_size, kmsgp, neededp);
+        }
+        if ((option & RCV_TIMEOUT) && timeout == 0)
+                return RCV_TIMED_OUT;
+        w->state = WAITER_RCV;
+        w->port = port_ref(port);
+        w->option = option;
+        w->rcv_size = rcv_size;
+        list_add_tail(&port->receivers, &w->link);
+        return IPC_WAIT;
+}
+
+/* Take a waiter out of whatever it waits on; a blocked message comes back in w->kmsg. */
+static void waiter_unlink(Waiter *w) {
+        if (w->state == WAITER_RCV) {
+                list_del(&w->link);
+                w->port = port_unref(w->port);
+        } else if (w->state == WAITER_SEND) {
+                Kmsg *k = w->kmsg;
+                Port *p = k->dest;
+                list_del(&k->link);
+                p->n_senders--;
+                k->waiter = NULL;
+                port_update_ready(p);
+        } else if (w->state == WAITER_DONE) {
+                list_del(&w->done_link);
+        }
+        w->state = WAITER_IDLE;
+}
+
+/**
+ * ipc_waiter_cancel() - end a wait with @status (a timeout)
+ *
+ * A blocked sender's message comes back in w->kmsg for a pseudo-receive.
+ * A wait that already ended keeps its outcome.
+ */
+void ipc_waiter_cancel(Waiter *w, int status) {
+        if (w->state == WAITER_DONE || w->state == WAITER_IDLE)
+                return;
+        uint8_t phase = w->state;
+        waiter_unlink(w);
+        waiter_done(w, phase, status);
+}
+
+/**
+ * ipc_waiter_abort() - forget a wait whose task is going away
+ *
+ * A message it held (blocked, or received but not yet delivered) is destroyed.
+ */
+void ipc_waiter_abort(Waiter *w) {
+        waiter_unlink(w);
+        w->kmsg = kmsg_free(w->kmsg);
+}
+
+/* ipc_port_wake_receivers() - end every receive waiting on @port with @status. */
+void ipc_port_wake_receivers(Port *port, int status) {
+        ListLink *l;
+        while ((l = list_first(&port->receivers))) {
+                Waiter *w = list_entry(l, Waiter, link);
+                ipc_waiter_cancel(w, status);
+        }
+}
+
+static void port_destroy_now(Port *p) {
+        ListLink *l;
+
+        if (p->is_set) {
+                while ((l = list_first(&p->members)))
+                        port_set_remove(list_entry(l, Port, member_link));
+        } else {
+                port_set_remove(p);
+        }
+        ipc_port_wake_receivers(p, RCV_PORT_DIED);
+        while ((l = list_first(&p->senders))) {
+                Kmsg *k = list_entry(l, Kmsg, link);
+                if (k->waiter) {
+                        /* Its sender gets the message back with SEND_INVALID_DEST. */
+                        ipc_waiter_cancel(k->waiter, SEND_INVALID_DEST);
+                } else {
+                        list_del(&k->link);
+                        p->n_senders--;
+                        kmsg_free(k);
+                }
+        }
+        while ((l = list_pop(&p->queue))) {
+                p->msgcount--;
+                kmsg_free(list_entry(l, Kmsg, link));
+        }
+        p->receiver = NULL;
+        p->receiver_name = 0;
+}
+
+/**
+ * ipc_port_destroy() - destroy a port or port set
+ *
+ * Conditions: the caller has removed the receive right from its holder's
+ * space (or the right was in a message being destroyed).  The port becomes
+ * inactive at once: rights to it are dead names from now on.
+ */
+void ipc_port_destroy(Port *port) {
+        if (!port->active)
+                return;
+        port->active = false;
+        port_ref(port);
+        list_add_tail(&ipc_dying, &port->dying_link);
+        if (ipc_draining)
+                return;
+        ipc_draining = true;
+        ListLink *l;
+        while ((l = list_pop(&ipc_dying))) {
+                Port *p = list_entry(l, Port, dying_link);
+                port_destroy_now(p);
+                port_unref(p);
+        }
+        ipc_draining = false;
+}
+
+/**
+ * right_release() - a message or the broker lets go of a right
+ * @port: the port (NULL for RIGHT_NONE and RIGHT_DEAD)
+ * @kind: RIGHT_*
+ *
+ * A send-once right released unused tells its port with a send-once
+ * notification; a receive right destroys its port.  Consumes the reference.
+ */
+void right_release(Port *port, uint8_t kind) {
+        switch (kind) {
+        case RIGHT_SEND:
+                port->n_srights--;
+                break;
+        case RIGHT_SEND_ONCE:
+                port->n_sorights--;
+                if (port->active)
+                        ipc_send_kernel(port, NOTIFY_SEND_ONCE, NULL, 0);
+                break;
+        case RIGHT_RECEIVE:
+                ipc_port_destroy(port);
+                break;
+        default:
+                break;
+        }
+        port_unref(port);
+}
+
+/**
+ * ipc_send_kernel() - send a message from the broker to @dest
+ * @id: msg_id
+ * @body, @body_size: the items (a multiple of 8 bytes), or NULL, 0
+ *
+ * It is always queued: messages from the broker ignore the backlog, as
+ * messages to send-once rights do, so a notification is never lost.
+ * Return: 0 or -ENOMEM.
+ */
+int ipc_send_kernel(Port *dest, int32_t id, const void *body, uint32_t body_size) {
+        Kmsg *k;
+        uint32_t size = (uint32_t)sizeof(msg_header_t) + body_size;
+        int r = kmsg_new(&k, size, 0);
+        if (r < 0)
+                return r;
+        msg_header_t h = { .msg_size = size, .msg_id = id };
+        wire_msg_header_put(k->data, &h);
+        if (body_size)
+                memcpy(k->data + sizeof(h), body, body_size);
+        k->dest = port_ref(dest);
+        k->dest_kind = RIGHT_KERNEL;
+        k->from_kernel = true;
+        return ipc_send(k, NULL, 0, 0, NULL);
+}

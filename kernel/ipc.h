@@ -1,0 +1,59 @@
+#pragma once
+/* SPDX-License-Identifier: MIT */
+/* ipc.h - the message engine: send, receive, wait, destroy, notify */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "util/list.h"
+
+typedef struct Kmsg Kmsg;
+typedef struct Port Port;
+typedef struct Space Space;
+typedef struct Waiter Waiter;
+
+/* Returned by ipc_send()/ipc_receive() when the caller's waiter now waits. */
+#define IPC_WAIT 0x7fff0001
+
+enum {
+        WAITER_IDLE = 0,
+        WAITER_SEND,            /* blocked sending: kmsg is in a port's senders list */
+        WAITER_RCV,             /* blocked receiving: on port->receivers */
+        WAITER_DONE,            /* on the done list, result in status/kmsg */
+};
+
+/*
+ * One blocked call.  The engine never calls back into the transport: when a
+ * wait ends it records the outcome and puts the waiter on the done list,
+ * which the broker drains at the top of its loop (ipc_done_pop()).
+ */
+struct Waiter {
+        ListLink link;          /* port->receivers */
+        ListLink done_link;     /* the done list */
+        uint8_t state;
+        uint8_t phase;          /* WAITER_SEND or WAITER_RCV: what ended */
+        Space *space;           /* the waiting task's space */
+        Port *port;             /* WAITER_RCV: the port or set (one reference) */
+        Kmsg *kmsg;             /* SEND: the blocked message; DONE: a message for the caller */
+        uint32_t option;
+        uint32_t rcv_size;
+        uint32_t needed;        /* RCV_TOO_LARGE: the size needed */
+        int status;
+};
+
+typedef void (*IpcKobjectServer)(Kmsg *request);
+
+void ipc_set_kobject_server(IpcKobjectServer fn);
+void waiter_init(Waiter *w, Space *space);
+int ipc_send(Kmsg *kmsg, Space *sender, uint32_t option, uint32_t timeout, Waiter *w);
+int ipc_receive(Port *port, Waiter *w, uint32_t option, uint32_t timeout, uint32_t rcv_size,
+                Kmsg **kmsgp, uint32_t *neededp);
+void ipc_waiter_cancel(Waiter *w, int status);
+void ipc_waiter_abort(Waiter *w);
+Waiter *ipc_done_pop(void);
+void ipc_port_destroy(Port *port);
+void ipc_port_wake_receivers(Port *port, int status);
+void ipc_admit_senders(Port *port);
+void ipc_serve_receivers(Port *port);
+int ipc_send_kernel(Port *dest, int32_t id, const void *body, uint32_t body_size);
+void right_release(Port *port, uint8_t kind);
+bool ipc_port_full(const Port *port);

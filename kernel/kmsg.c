@@ -1,0 +1,489 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * kmsg.c - copy-in and copy-out: between a task's names and the broker's rights
+ *
+ * Copy-in turns a message from a task into a Kmsg: every name in the header
+ * and the body becomes a right held by the message.  It runs in two passes.
+ * The first checks every name and disposition, counting what the message
+ * takes from each entry, and changes nothing; the second commits.  So a send
+ * that fails leaves the sender holding exactly what it held.  In the commit,
+ * rights that are created (copy-send, make-send, make-send-once) come before
+ * rights that are moved, so "move-send plus copy-send" of the last reference
+ * works in any order.
+ *
+ * Copy-out turns the rights back into names in the receiver's space: send
+ * rights coalesce with the name the receiver already has for the port, a
+ * send-once right gets a new name, a right to a port that died arrives as
+ * PORT_DEAD.  This module never queues or wakes; that is ipc.c.
+ */
+
+#include <assert.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "ipc.h"
+#include "kmsg.h"
+#include "port.h"
+#include "space.h"
+
+#define SCRATCH_MOVED_RECEIVE 0x1u
+#define SCRATCH_MOVED_SEND_ONCE 0x2u
+
+/**
+ * kmsg_new() - allocate a message of @size bytes with room for @n_rights
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int kmsg_new(Kmsg **kmsgp, uint32_t size, uint32_t n_rights) {
+        size_t bytes = sizeof(Kmsg) + (size_t)n_rights * sizeof(KmsgRight) + size;
+        Kmsg *k = calloc(1, bytes);
+        if (!k)
+                return -ENOMEM;
+        list_init(&k->link);
+        k->n_rights = n_rights;
+        k->rights = (KmsgRight *)(k + 1);
+        k->data = (uint8_t *)(k->rights + n_rights);
+        k->size = size;
+        *kmsgp = k;
+        return 0;
+}
+
+/**
+ * kmsg_free() - destroy a message and release every right it still holds
+ *
+ * Releasing follows Mach: a send-once right destroyed unused sends a
+ * send-once notification, a receive right destroys its port.  The
+ * destination right of a delivered or dropped message is consumed silently.
+ * Return: NULL.
+ */
+Kmsg *kmsg_free(Kmsg *kmsg) {
+        if (!kmsg)
+                return NULL;
+        assert(!list_linked(&kmsg->link));
+        if (kmsg->dest) {
+                if (kmsg->dest_kind == RIGHT_SEND)
+                        kmsg->dest->n_srights--;
+                else if (kmsg->dest_kind == RIGHT_SEND_ONCE)
+                        kmsg->dest->n_sorights--;
+                port_unref(kmsg->dest);
+        }
+        right_release(kmsg->reply, kmsg->reply_kind);
+        for (uint32_t i = 0; i < kmsg->n_rights; i++)
+                right_release(kmsg->rights[i].port, kmsg->rights[i].kind);
+        if (kmsg->accept_space)
+                kmsg->accept_space->pending_notify = NULL;
+        port_unref(kmsg->accept_notify);
+        free(kmsg);
+        return NULL;
+}
+
+static SpaceEntry *scratch(Space *space, SpaceEntry *e) {
+        if (e->scratch_epoch != space->epoch) {
+                e->scratch_epoch = space->epoch;
+                e->scratch_moves = 0;
+                e->scratch_flags = 0;
+        }
+        return e;
+}
+
+/* The disposition used when the header says 0 (doc/api.md, msg_send). */
+static uint32_t default_disposition(const SpaceEntry *e) {
+        if (e->bits & ENTRY_SEND)
+                return MSG_TYPE_COPY_SEND;
+        if (e->bits & ENTRY_SEND_ONCE)
+                return MSG_TYPE_MOVE_SEND_ONCE;
+        if (e->bits & ENTRY_RECEIVE)
+                return MSG_TYPE_MAKE_SEND;
+        return 0;
+}
+
+/*
+ * First pass for one name: can @space give @disp of @name?  Counts moves in
+ * the entry's scratch so that a message cannot move more than is there.
+ * Returns 0 or -1.
+ */
+static int copyin_check(Space *space, uint32_t name, uint32_t disp, bool body) {
+        if (name == PORT_NULL)
+                return body ? 0 : -1;
+        if (name == PORT_DEAD)
+                return body && disp != MSG_TYPE_MOVE_RECEIVE && disp != MSG_TYPE_MAKE_SEND &&
+                                       disp != MSG_TYPE_MAKE_SEND_ONCE ? 0 : -1;
+        SpaceEntry *e = space_lookup(space, name);
+        if (!e)
+                return -1;
+        scratch(space, e);
+        switch (disp) {
+        case MSG_TYPE_MOVE_RECEIVE:
+                if (!(e->bits & ENTRY_RECEIVE) || (e->scratch_flags & SCRATCH_MOVED_RECEIVE))
+                        return -1;
+                e->scratch_flags |= SCRATCH_MOVED_RECEIVE;
+                return 0;
+        case MSG_TYPE_MOVE_SEND:
+                if (!(e->bits & ENTRY_SEND) || ++e->scratch_moves > e->urefs)
+                        return -1;
+                return 0;
+        case MSG_TYPE_COPY_SEND:
+                return (e->bits & ENTRY_SEND) ? 0 : -1;
+        case MSG_TYPE_MAKE_SEND:
+        case MSG_TYPE_MAKE_SEND_ONCE:
+                return (e->bits & ENTRY_RECEIVE) ? 0 : -1;
+        case MSG_TYPE_MOVE_SEND_ONCE:
+                if (!(e->bits & ENTRY_SEND_ONCE) || (e->scratch_flags & SCRATCH_MOVED_SEND_ONCE))
+                        return -1;
+                e->scratch_flags |= SCRATCH_MOVED_SEND_ONCE;
+                return 0;
+        default:
+                return -1;
+        }
+}
+
+static void entry_drop_bits(Space *space, SpaceEntry *e, uint32_t bits) {
+        e->bits &= ~bits;
+        if (!e->bits)
+                space_dealloc(space, e);
+}
+
+static bool is_move(uint32_t disp) {
+        return disp == MSG_TYPE_MOVE_RECEIVE || disp == MSG_TYPE_MOVE_SEND ||
+               disp == MSG_TYPE_MOVE_SEND_ONCE;
+}
+
+/*
+ * Second pass for one name, which the first pass accepted: take the right.
+ * Sets *portp (one reference, or NULL) and returns its RIGHT_* kind.
+ */
+static uint8_t copyin_commit(Space *space, uint32_t name, uint32_t disp, Port **portp) {
+        *portp = NULL;
+        if (name == PORT_NULL)
+                return RIGHT_NONE;
+        if (name == PORT_DEAD)
+                return RIGHT_DEAD;
+        SpaceEntry *e = space_lookup(space, name);
+        assert(e);
+        Port *p = e->port;
+        switch (disp) {
+        case MSG_TYPE_COPY_SEND:
+                if (!p->active)
+                        return RIGHT_DEAD;
+                p->n_srights++;
+                *portp = port_ref(p);
+                return RIGHT_SEND;
+        case MSG_TYPE_MAKE_SEND:
+                p->n_srights++;
+                p->mscount++;
+                *portp = port_ref(p);
+                return RIGHT_SEND;
+        case MSG_TYPE_MAKE_SEND_ONCE:
+                p->n_sorights++;
+                *portp = port_ref(p);
+                return RIGHT_SEND_ONCE;
+        case MSG_TYPE_MOVE_SEND: {
+                bool dead = !p->active;
+                if (!dead)
+                        *portp = port_ref(p);
+                if (--e->urefs > 0) {
+                        if (!dead)
+                                p->n_srights++;
+                } else {
+                        if (dead)
+                                p->n_srights--;
+                        entry_drop_bits(space, e, ENTRY_SEND);
+                }
+                return dead ? RIGHT_DEAD : RIGHT_SEND;
+        }
+        case MSG_TYPE_MOVE_SEND_ONCE: {
+                bool dead = !p->active;
+                if (!dead)
+                        *portp = port_ref(p);
+                else
+                        p->n_sorights--;
+                entry_drop_bits(space, e, ENTRY_SEND_ONCE);
+                return dead ? RIGHT_DEAD : RIGHT_SEND_ONCE;
+        }
+        case MSG_TYPE_MOVE_RECEIVE:
+                *portp = port_ref(p);
+                p->receiver = NULL;
+                p->receiver_name = 0;
+                p->mscount = 0;
+                port_set_remove(p);
+                ipc_port_wake_receivers(p, RCV_PORT_DIED);
+                entry_drop_bits(space, e, ENTRY_RECEIVE);
+                return RIGHT_RECEIVE;
+        default:
+                assert(0);
+                return RIGHT_NONE;
+        }
+}
+
+/**
+ * kmsg_copyin() - translate a checked message from @space into a Kmsg
+ * @space: the sender's name space
+ * @msg, @size: the message; wire_msg_check() accepted it
+ * @info: what wire_msg_check() reported
+ * @kmsgp: out, the message with its rights
+ *
+ * Conditions: nothing is taken from @space unless the whole message is valid.
+ * Return: 0, SEND_INVALID_DEST (remote name holds no send right, or its port
+ * is dead), SEND_INVALID_REPLY, SEND_INVALID_RIGHT (a body right not held,
+ * or a disposition the right does not allow), -ENOMEM.
+ */
+int kmsg_copyin(Space *space, const uint8_t *msg, uint32_t size, const WireMsgInfo *info,
+                Kmsg **kmsgp) {
+        msg_header_t h;
+        Kmsg *k;
+        int r;
+
+        wire_msg_header_get(msg, &h);
+        r = kmsg_new(&k, size, info->n_rights);
+        if (r < 0)
+                return r;
+        memcpy(k->data, msg, size);
+
+        /* Pass one: check, resolving default dispositions. */
+        space->epoch++;
+        uint32_t rdisp = info->remote_disp, ldisp = info->local_disp;
+        SpaceEntry *de = h.msg_remote_port != PORT_DEAD ? space_lookup(space, h.msg_remote_port) : NULL;
+        if (!de || (de->bits & ENTRY_PORT_SET) || !de->port->active) {
+                kmsg_free(k);
+                return SEND_INVALID_DEST;
+        }
+        if (!rdisp)
+                rdisp = default_disposition(de);
+        if (copyin_check(space, h.msg_remote_port, rdisp, false) < 0) {
+                kmsg_free(k);
+                return SEND_INVALID_DEST;
+        }
+        if (h.msg_local_port != PORT_NULL) {
+                SpaceEntry *le = h.msg_local_port != PORT_DEAD ? space_lookup(space, h.msg_local_port) : NULL;
+                if (le && !ldisp)
+                        ldisp = default_disposition(le);
+                if (!le || (le->bits & ENTRY_PORT_SET) || copyin_check(space, h.msg_local_port, ldisp, false) < 0) {
+                        kmsg_free(k);
+                        return SEND_INVALID_REPLY;
+                }
+        }
+        WireItemIter it;
+        WireItem item;
+        uint32_t n = 0;
+        wire_item_iter_init(&it, msg, size);
+        while (wire_item_next(&it, &item)) {
+                if (!wire_disposition_is_valid(item.name))
+                        continue;
+                for (uint32_t j = 0; j < item.number; j++, n++) {
+                        uint32_t off = item.offset + 4 * j;
+                        uint32_t name = wire_get_le32(msg + off);
+                        k->rights[n].offset = off;
+                        k->rights[n].kind = (uint8_t)item.name;
+                        if (copyin_check(space, name, item.name, true) < 0) {
+                                /* Not committed yet: forget the dispositions. */
+                                for (uint32_t i = 0; i <= n; i++)
+                                        k->rights[i].kind = RIGHT_NONE;
+                                kmsg_free(k);
+                                return SEND_INVALID_RIGHT;
+                        }
+                }
+        }
+        assert(n == info->n_rights);
+
+        /* Pass two: created rights first, then moved ones. */
+        for (int moves = 0; moves < 2; moves++) {
+                if (is_move(rdisp) == moves)
+                        k->dest_kind = copyin_commit(space, h.msg_remote_port, rdisp, &k->dest);
+                if (h.msg_local_port != PORT_NULL && is_move(ldisp) == moves)
+                        k->reply_kind = copyin_commit(space, h.msg_local_port, ldisp, &k->reply);
+                for (uint32_t i = 0; i < n; i++) {
+                        KmsgRight *kr = &k->rights[i];
+                        uint32_t disp = kr->kind;
+                        if (is_move(disp) != moves)
+                                continue;
+                        kr->kind = copyin_commit(space, wire_get_le32(msg + kr->offset), disp, &kr->port);
+                }
+        }
+        *kmsgp = k;
+        return 0;
+}
+
+/**
+ * kmsg_copyout_right() - give @space the right (@port, @kind) a message held
+ *
+ * Consumes the right.  A right the space cannot take (no free name) is
+ * released and arrives as PORT_NULL.  Return: the name.
+ */
+uint32_t kmsg_copyout_right(Space *space, Port *port, uint8_t kind) {
+        SpaceEntry *e;
+        switch (kind) {
+        case RIGHT_NONE:
+                return PORT_NULL;
+        case RIGHT_DEAD:
+                return PORT_DEAD;
+        case RIGHT_SEND:
+                if (!port->active) {
+                        right_release(port, kind);
+                        return PORT_DEAD;
+                }
+                e = space_find_port(space, port);
+                if (e) {
+                        if (e->bits & ENTRY_SEND) {
+                                /* Coalesce; at the limit the reference is dropped (pegged). */
+                                if (e->urefs < SPACE_UREFS_MAX)
+                                        e->urefs++;
+                                port->n_srights--;
+                        } else {
+                                e->bits |= ENTRY_SEND;
+                                e->urefs = 1;
+                        }
+                        port_unref(port);
+                        return e->name;
+                }
+                if (space_alloc(space, port, ENTRY_SEND, &e) != 0) {
+                        right_release(port, kind);
+                        return PORT_NULL;
+                }
+                return e->name;
+        case RIGHT_SEND_ONCE:
+                if (!port->active) {
+                        right_release(port, kind);
+                        return PORT_DEAD;
+                }
+                if (space_alloc(space, port, ENTRY_SEND_ONCE, &e) != 0) {
+                        right_release(port, kind);
+                        return PORT_NULL;
+                }
+                return e->name;
+        case RIGHT_RECEIVE:
+                e = space_find_port(space, port);
+                if (e) {
+                        e->bits |= ENTRY_RECEIVE;
+                        port_unref(port);
+                } else if (space_alloc(space, port, ENTRY_RECEIVE, &e) != 0) {
+                        right_release(port, kind);
+                        return PORT_NULL;
+                }
+                port->receiver = space;
+                port->receiver_name = e->name;
+                return e->name;
+        default:
+                assert(0);
+                return PORT_NULL;
+        }
+}
+
+/* The item type a receiver sees for a disposition: the kind of right it holds. */
+static uint16_t received_type(uint16_t disp) {
+        switch (disp) {
+        case MSG_TYPE_COPY_SEND:
+        case MSG_TYPE_MAKE_SEND:
+                return MSG_TYPE_PORT_SEND;
+        case MSG_TYPE_MAKE_SEND_ONCE:
+                return MSG_TYPE_PORT_SEND_ONCE;
+        default:
+                return disp;
+        }
+}
+
+static void copyout_body(Space *space, Kmsg *kmsg, uint8_t *out) {
+        if (!kmsg->n_rights)
+                return;
+        WireItemIter it;
+        WireItem item;
+        wire_item_iter_init(&it, out, kmsg->size);
+        while (wire_item_next(&it, &item)) {
+                if (wire_disposition_is_valid(item.name))
+                        wire_put_le16(out + item.offset - sizeof(msg_type_t),
+                                      received_type(item.name));
+        }
+        for (uint32_t i = 0; i < kmsg->n_rights; i++) {
+                KmsgRight *kr = &kmsg->rights[i];
+                uint32_t name = kmsg_copyout_right(space, kr->port, kr->kind);
+                wire_put_le32(out + kr->offset, name);
+                kr->port = NULL;
+                kr->kind = RIGHT_NONE;
+        }
+}
+
+static uint32_t received_kind(uint8_t kind) {
+        switch (kind) {
+        case RIGHT_SEND:
+                return MSG_TYPE_PORT_SEND;
+        case RIGHT_SEND_ONCE:
+        case RIGHT_KERNEL:
+                return MSG_TYPE_PORT_SEND_ONCE;
+        case RIGHT_RECEIVE:
+                return MSG_TYPE_PORT_RECEIVE;
+        case RIGHT_DEAD:
+                return MSG_TYPE_PORT_SEND;
+        default:
+                return 0;
+        }
+}
+
+/**
+ * kmsg_copyout() - receive @kmsg into @space, writing it to @out
+ * @out: kmsg->size bytes
+ *
+ * The destination right is consumed; the header is swapped as in Mach:
+ * msg_remote_port is the reply right, msg_local_port the port (the member,
+ * through a set) the message arrived on.  Leaves the Kmsg holding nothing,
+ * for kmsg_free().
+ */
+void kmsg_copyout(Space *space, Kmsg *kmsg, uint8_t *out) {
+        msg_header_t h;
+        memcpy(out, kmsg->data, kmsg->size);
+        wire_msg_header_get(out, &h);
+
+        Port *dest = kmsg->dest;
+        h.msg_local_port = dest && dest->receiver == space ? dest->receiver_name : PORT_NULL;
+        uint32_t local_kind = received_kind(kmsg->dest_kind);
+        uint32_t remote_kind = received_kind(kmsg->reply_kind);
+        h.msg_remote_port = kmsg_copyout_right(space, kmsg->reply, kmsg->reply_kind);
+        kmsg->reply = NULL;
+        kmsg->reply_kind = RIGHT_NONE;
+        copyout_body(space, kmsg, out);
+        h.msg_bits = MSG_BITS(remote_kind, local_kind) | (kmsg->n_rights ? MSG_BITS_COMPLEX : 0);
+        h.msg_seqno = kmsg->seqno;
+        h.msg_size = kmsg->size;
+        wire_msg_header_put(out, &h);
+}
+
+/**
+ * kmsg_copyout_returned() - give a message that could not be sent back to
+ * its sender's @space (Mach's pseudo-receive)
+ *
+ * The header is not swapped: msg_remote_port names the destination right
+ * again and msg_local_port the reply right, under the names the sender now
+ * has for them (a send-once right gets a new name).
+ */
+void kmsg_copyout_returned(Space *space, Kmsg *kmsg, uint8_t *out) {
+        msg_header_t h;
+        memcpy(out, kmsg->data, kmsg->size);
+        wire_msg_header_get(out, &h);
+        uint32_t remote_kind = received_kind(kmsg->dest_kind);
+        uint32_t local_kind = received_kind(kmsg->reply_kind);
+        h.msg_remote_port = kmsg_copyout_right(space, kmsg->dest, kmsg->dest_kind);
+        kmsg->dest = NULL;
+        kmsg->dest_kind = RIGHT_NONE;
+        h.msg_local_port = kmsg_copyout_right(space, kmsg->reply, kmsg->reply_kind);
+        kmsg->reply = NULL;
+        kmsg->reply_kind = RIGHT_NONE;
+        copyout_body(space, kmsg, out);
+        h.msg_bits = MSG_BITS(remote_kind == MSG_TYPE_PORT_SEND ? MSG_TYPE_MOVE_SEND : remote_kind,
+                              local_kind == MSG_TYPE_PORT_SEND ? MSG_TYPE_MOVE_SEND : local_kind);
+        wire_msg_header_put(out, &h);
+}
+
+/**
+ * kmsg_copyout_header() - the header of a message that did not fit (RCV_TOO_LARGE)
+ *
+ * msg_size is the size needed; no right is given, the reply name is NULL.
+ */
+void kmsg_copyout_header(Kmsg *kmsg, uint8_t *out) {
+        msg_header_t h;
+        wire_msg_header_get(kmsg->data, &h);
+        Port *dest = kmsg->dest;
+        h.msg_local_port = dest && dest->receiver ? dest->receiver_name : PORT_NULL;
+        h.msg_remote_port = PORT_NULL;
+        h.msg_bits = 0;
+        h.msg_seqno = kmsg->seqno;
+        h.msg_size = kmsg->size;
+        wire_msg_header_put(out, &h);
+}

@@ -1,0 +1,59 @@
+#pragma once
+/* SPDX-License-Identifier: MIT */
+/* kmsg.h - a message inside the broker: bytes plus translated rights */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "util/list.h"
+#include "wire.h"
+
+typedef struct Kmsg Kmsg;
+typedef struct Port Port;
+typedef struct Space Space;
+typedef struct Waiter Waiter;
+
+/* What a message holds for a name while it travels. */
+enum {
+        RIGHT_NONE = 0,         /* PORT_NULL */
+        RIGHT_SEND,
+        RIGHT_SEND_ONCE,
+        RIGHT_RECEIVE,
+        RIGHT_DEAD,             /* arrives as PORT_DEAD */
+        RIGHT_KERNEL,           /* destination of a broker-generated message: no right */
+};
+
+typedef struct {
+        Port *port;             /* one reference, or NULL */
+        uint32_t offset;        /* where the name goes in the message bytes */
+        uint8_t kind;           /* RIGHT_*; the disposition until copy-in commits */
+} KmsgRight;
+
+struct Kmsg {
+        ListLink link;          /* in a port's queue or senders list */
+        Port *dest;
+        Port *reply;
+        uint8_t dest_kind;
+        uint8_t reply_kind;
+        bool from_kernel;
+        uint32_t n_rights;
+        KmsgRight *rights;
+        Waiter *waiter;         /* blocked sender */
+        Space *accept_space;    /* SEND_NOTIFY: the sender, while it is alive */
+        Port *accept_notify;    /* SEND_NOTIFY: where the msg-accepted notification goes */
+        uint32_t accept_name;   /* SEND_NOTIFY: the destination's name in the sender's space */
+        int32_t pid;
+        uint32_t uid;
+        uint32_t gid;
+        uint32_t seqno;
+        uint32_t size;
+        uint8_t *data;          /* size bytes: header, then items */
+};
+
+int kmsg_new(Kmsg **kmsgp, uint32_t size, uint32_t n_rights);
+Kmsg *kmsg_free(Kmsg *kmsg);
+int kmsg_copyin(Space *space, const uint8_t *msg, uint32_t size, const WireMsgInfo *info,
+                Kmsg **kmsgp);
+void kmsg_copyout(Space *space, Kmsg *kmsg, uint8_t *out);
+void kmsg_copyout_returned(Space *space, Kmsg *kmsg, uint8_t *out);
+void kmsg_copyout_header(Kmsg *kmsg, uint8_t *out);
+uint32_t kmsg_copyout_right(Space *space, Port *port, uint8_t kind);

@@ -1,0 +1,557 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * peer.c - one task: its handshake, its requests, its end
+ *
+ * Turns frames into IPC operations and outcomes into frames.  Every
+ * OP_MSG request becomes a PeerReq (from a per-task free list, so a
+ * steady stream of calls allocates nothing): send phase, then receive
+ * phase, either of which may wait.  Waits end through the engine's done
+ * list or the request's timer.  The connection is the only way out: a
+ * task whose socket breaks or whose output overflows is killed, and the
+ * broker reclaims everything it held.
+ *
+ * Protocol violations (bad frames, unknown ops, a second handshake) drop
+ * the task; bad messages are answered with a status code.
+ */
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "broker.h"
+#include "ipc.h"
+#include "kmsg.h"
+#include "kobject.h"
+#include "peer.h"
+#include "port.h"
+#include "space.h"
+#include "util/log.h"
+#include "wire.h"
+
+static void peer_on_read(evutil_socket_t fd, short what, void *userdata);
+static void peer_on_write(evutil_socket_t fd, short what, void *userdata);
+
+/**
+ * peer_new() - a task that connected; it has no space until its handshake
+ * @fd: the accepted socket; taken, closed on failure too
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int peer_new(Peer **peerp, Broker *broker, int fd, pid_t pid, uid_t uid, gid_t gid) {
+        Peer *p = calloc(1, sizeof(*p));
+        if (!p) {
+                close(fd);
+                return -ENOMEM;
+        }
+        p->broker = broker;
+        p->id = ++broker->next_task_id;
+        p->pid = pid;
+        p->uid = uid;
+        p->gid = gid;
+        list_init(&p->reqs);
+        list_init(&p->free_reqs);
+        list_init(&p->link);
+        connection_init(&p->conn, fd);
+        event_assign(&p->ev_read, broker->base, fd, EV_READ | EV_PERSIST, peer_on_read, p);
+        event_assign(&p->ev_write, broker->base, fd, EV_WRITE | EV_PERSIST, peer_on_write, p);
+        event_add(&p->ev_read, NULL);
+        *peerp = p;
+        return 0;
+}
+
+static void req_disarm(PeerReq *r) {
+        if (r->timer_armed) {
+                evtimer_del(&r->timer);
+                r->timer_armed = false;
+        }
+}
+
+/* Everything the space holds goes, as when a Mach task terminates. */
+static void space_terminate(Space *s) {
+        for (uint32_t i = 1; i < s->n_slots; i++) {
+                SpaceEntry *e = &s->entries[i];
+                if (!e->name)
+                        continue;
+                Port *p = e->port;
+                if (e->bits & ENTRY_SEND)
+                        p->n_srights--;
+                if (e->bits & ENTRY_SEND_ONCE) {
+                        p->n_sorights--;
+                        if (p->active)
+                                ipc_send_kernel(p, NOTIFY_SEND_ONCE, NULL, 0);
+                }
+                if (e->bits & (ENTRY_RECEIVE | ENTRY_PORT_SET)) {
+                        p->receiver = NULL;
+                        ipc_port_destroy(p);
+                }
+                space_dealloc(s, e);
+        }
+        if (s->pending_notify) {
+                /* The message stays with the broker; nobody is left to notify. */
+                s->pending_notify->accept_space = NULL;
+                s->pending_notify = NULL;
+        }
+}
+
+/**
+ * peer_free() - tear a task down: abort its calls, destroy its rights
+ *
+ * Others blocked on its ports wake with their codes; holders of send rights
+ * to its ports now hold dead names.
+ */
+void peer_free(Peer *peer) {
+        ListLink *l;
+        if (!peer)
+                return;
+        while ((l = list_pop(&peer->reqs))) {
+                PeerReq *r = list_entry(l, PeerReq, link);
+                req_disarm(r);
+                ipc_waiter_abort(&r->w);
+                free(r);
+        }
+        while ((l = list_pop(&peer->free_reqs)))
+                free(list_entry(l, PeerReq, link));
+        if (peer->kernel_port) {
+                peer->kernel_port->kobject = NULL;
+                ipc_port_destroy(peer->kernel_port);
+                peer->kernel_port = port_unref(peer->kernel_port);
+        }
+        if (peer->space) {
+                space_terminate(peer->space);
+                space_free(peer->space);
+        }
+        peer->notify_port = port_unref(peer->notify_port);
+        if (event_initialized(&peer->ev_read))
+                event_del(&peer->ev_read);
+        if (event_initialized(&peer->ev_write))
+                event_del(&peer->ev_write);
+        connection_deinit(&peer->conn);
+        if (list_linked(&peer->link)) {
+                list_del(&peer->link);
+                peer->broker->n_peers--;
+        }
+        free(peer);
+}
+
+/**
+ * peer_kill() - drop a task; it is freed when the broker settles
+ * @why: for the log
+ */
+void peer_kill(Peer *peer, const char *why) {
+        if (peer->dead)
+                return;
+        peer->dead = true;
+        log_debug("task %u (pid %d): %s", peer->id, (int)peer->pid, why);
+        event_del(&peer->ev_read);
+        event_del(&peer->ev_write);
+        list_del(&peer->link);
+        list_add_tail(&peer->broker->zombies, &peer->link);
+}
+
+static void peer_write(Peer *peer, size_t len) {
+        if (peer->dead)
+                return;
+        int r = connection_write(&peer->conn, peer->broker->tx, len);
+        if (r == CONNECTION_E_OVERFLOW) {
+                peer_kill(peer, "stopped reading its socket, dropped");
+                return;
+        }
+        if (r < 0) {
+                peer_kill(peer, "socket broken");
+                return;
+        }
+        if (connection_pending(&peer->conn))
+                event_add(&peer->ev_write, NULL);
+}
+
+static void peer_on_write(evutil_socket_t fd, short what, void *userdata) {
+        Peer *peer = userdata;
+        (void)fd;
+        (void)what;
+        if (connection_flush(&peer->conn) < 0)
+                peer_kill(peer, "socket broken");
+        else if (!connection_pending(&peer->conn))
+                event_del(&peer->ev_write);
+        broker_settle(peer->broker);
+}
+
+static uint8_t *frame_begin(Peer *peer, uint16_t op, uint32_t serial) {
+        (void)peer;
+        (void)op;
+        (void)serial;
+        return peer->broker->tx + WIRE_HDR_SIZE;
+}
+
+static void frame_end(Peer *peer, uint16_t op, uint32_t serial, size_t body) {
+        WireHeader h = { .size = (uint32_t)(WIRE_HDR_SIZE + body), .op = op, .serial = serial };
+        wire_header_encode(peer->broker->tx, &h);
+        peer_write(peer, WIRE_HDR_SIZE + body);
+}
+
+static void req_put(PeerReq *r) {
+        Peer *peer = r->peer;
+        req_disarm(r);
+        list_del(&r->link);
+        list_add_head(&peer->free_reqs, &r->link);
+        peer->n_reqs--;
+}
+
+/* Answer a message request with a status and no message. */
+static void reply_status(PeerReq *r, int status) {
+        Peer *peer = r->peer;
+        uint8_t *b = frame_begin(peer, WIRE_OP_MSG | WIRE_OP_REPLY, r->serial);
+        WireMsgReply m = { .status = (uint32_t)status };
+        wire_msg_reply_encode(b, &m);
+        frame_end(peer, WIRE_OP_MSG | WIRE_OP_REPLY, r->serial, WIRE_MSG_REPLY_SIZE);
+        req_put(r);
+}
+
+/* Give the sender its message back (pseudo-receive) with @status. */
+static void reply_returned(PeerReq *r, int status, Kmsg *k) {
+        Peer *peer = r->peer;
+        uint8_t *b = frame_begin(peer, WIRE_OP_MSG | WIRE_OP_REPLY, r->serial);
+        WireMsgReply m = { .status = (uint32_t)status, .flags = WIRE_REPLY_RETURNED };
+        wire_msg_reply_encode(b, &m);
+        kmsg_copyout_returned(peer->space, k, b + WIRE_MSG_REPLY_SIZE);
+        size_t len = WIRE_MSG_REPLY_SIZE + k->size;
+        kmsg_free(k);
+        frame_end(peer, WIRE_OP_MSG | WIRE_OP_REPLY, r->serial, len);
+        req_put(r);
+}
+
+/* Answer a receive: the message, or the header of one too large, or a status. */
+static void reply_received(PeerReq *r, int status, Kmsg *k, uint32_t needed) {
+        Peer *peer = r->peer;
+        uint8_t *b = frame_begin(peer, WIRE_OP_MSG | WIRE_OP_REPLY, r->serial);
+        WireMsgReply m = { .status = (uint32_t)status };
+        size_t len = WIRE_MSG_REPLY_SIZE;
+
+        if (status == 0 && k) {
+                m.flags = WIRE_REPLY_RECEIVED | (k->from_kernel ? WIRE_REPLY_KERNEL : 0);
+                m.pid = k->pid;
+                m.uid = k->uid;
+                m.gid = k->gid;
+                kmsg_copyout(peer->space, k, b + len);
+                len += k->size;
+                msg_header_t h;
+                wire_msg_header_get(b + WIRE_MSG_REPLY_SIZE, &h);
+                if ((r->option & WIRE_MSG_RPC) && k->from_kernel && h.msg_id == NOTIFY_SEND_ONCE)
+                        m.status = RCV_SERVER_DIED;
+                kmsg_free(k);
+        } else if (status == RCV_TOO_LARGE) {
+                m.flags = WIRE_REPLY_RECEIVED;
+                msg_header_t h = { .msg_size = needed };
+                if (k) {
+                        kmsg_copyout_header(k, b + len);
+                        kmsg_free(k);
+                } else {
+                        wire_msg_header_put(b + len, &h);
+                }
+                len += sizeof(msg_header_t);
+        } else {
+                kmsg_free(k);
+        }
+        wire_msg_reply_encode(b, &m);
+        frame_end(peer, WIRE_OP_MSG | WIRE_OP_REPLY, r->serial, len);
+        req_put(r);
+}
+
+static void req_on_timeout(evutil_socket_t fd, short what, void *userdata) {
+        PeerReq *r = userdata;
+        (void)fd;
+        (void)what;
+        r->timer_armed = false;
+        ipc_waiter_cancel(&r->w, r->receiving ? RCV_TIMED_OUT : SEND_TIMED_OUT);
+        broker_settle(r->peer->broker);
+}
+
+static void req_arm(PeerReq *r, uint32_t ms) {
+        struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
+        evtimer_assign(&r->timer, r->peer->broker->base, req_on_timeout, r);
+        evtimer_add(&r->timer, &tv);
+        r->timer_armed = true;
+}
+
+static void req_receive(PeerReq *r) {
+        Peer *peer = r->peer;
+        SpaceEntry *e = space_lookup(peer->space, r->rcv_name);
+        if (!e || !(e->bits & (ENTRY_RECEIVE | ENTRY_PORT_SET))) {
+                reply_status(r, RCV_INVALID_NAME);
+                return;
+        }
+        Kmsg *k = NULL;
+        uint32_t needed = 0;
+        r->receiving = true;
+        int st = ipc_receive(e->port, &r->w, r->option, r->rcv_timeout, r->rcv_size, &k, &needed);
+        if (st == IPC_WAIT) {
+                if (r->option & RCV_TIMEOUT)
+                        req_arm(r, r->rcv_timeout);
+                return;
+        }
+        reply_received(r, st, k, needed);
+}
+
+/**
+ * peer_waiter_done() - a wait of one of this task's calls ended; go on with
+ * the call (send done: receive, if asked) or answer it
+ */
+void peer_waiter_done(Waiter *w) {
+        PeerReq *r = (PeerReq *)w;
+        req_disarm(r);
+        Kmsg *k = w->kmsg;
+        w->kmsg = NULL;
+        if (w->phase == WAITER_SEND) {
+                if (w->status != 0)
+                        reply_returned(r, w->status, k);
+                else if (r->option & WIRE_MSG_RCV)
+                        req_receive(r);
+                else
+                        reply_status(r, 0);
+        } else {
+                reply_received(r, w->status, k, w->needed);
+        }
+}
+
+static PeerReq *req_get(Peer *peer) {
+        PeerReq *r;
+        ListLink *l = list_pop(&peer->free_reqs);
+        if (l) {
+                r = list_entry(l, PeerReq, link);
+        } else {
+                if (peer->n_reqs >= PEER_REQS_MAX)
+                        return NULL;
+                r = malloc(sizeof(*r));
+                if (!r)
+                        return NULL;
+        }
+        memset(r, 0, sizeof(*r));
+        waiter_init(&r->w, peer->space);
+        r->peer = peer;
+        list_add_tail(&peer->reqs, &r->link);
+        peer->n_reqs++;
+        return r;
+}
+
+/*
+ * Would this send surely fail without taking anything (full queue, told
+ * not to wait)?  Checked before copy-in so that the caller's message and
+ * rights are untouched, as a non-blocking send should leave them.
+ */
+static int send_precheck(Peer *peer, const uint8_t *msg, uint32_t option, uint32_t timeout) {
+        bool nowait = (option & SEND_TIMEOUT) && timeout == 0;
+        if (!nowait && !(option & SEND_NOTIFY))
+                return 0;
+        msg_header_t h;
+        wire_msg_header_get(msg, &h);
+        SpaceEntry *e = space_lookup(peer->space, h.msg_remote_port);
+        if (!e || !(e->bits & ENTRY_SEND))
+                return 0;       /* copy-in decides */
+        Port *p = e->port;
+        if (!p->active || (p->kobject && !p->receiver) || !list_empty(&p->receivers) ||
+            !ipc_port_full(p))
+                return 0;
+        if (option & SEND_NOTIFY)
+                return peer->space->pending_notify ? SEND_NOTIFY_IN_PROGRESS : 0;
+        return SEND_TIMED_OUT;
+}
+
+static void peer_msg(Peer *peer, uint32_t serial, const uint8_t *body, size_t len) {
+        WireMsgReq q;
+        if (wire_msg_req_decode(body, len, &q) < 0) {
+                peer_kill(peer, "malformed message request");
+                return;
+        }
+        PeerReq *r = req_get(peer);
+        if (!r) {
+                /* Answer without a PeerReq: too many calls in progress. */
+                uint8_t *b = frame_begin(peer, WIRE_OP_MSG | WIRE_OP_REPLY, serial);
+                WireMsgReply m = { .status = KERN_RESOURCE_SHORTAGE };
+                wire_msg_reply_encode(b, &m);
+                frame_end(peer, WIRE_OP_MSG | WIRE_OP_REPLY, serial, WIRE_MSG_REPLY_SIZE);
+                return;
+        }
+        r->serial = serial;
+        r->option = q.option;
+        r->send_timeout = q.send_timeout;
+        r->rcv_name = q.rcv_name;
+        r->rcv_size = q.rcv_size;
+        r->rcv_timeout = q.rcv_timeout;
+
+        if (!(q.option & WIRE_MSG_SEND)) {
+                req_receive(r);
+                return;
+        }
+        const uint8_t *msg = body + WIRE_MSG_REQ_SIZE;
+        uint32_t size = (uint32_t)(len - WIRE_MSG_REQ_SIZE);
+        WireMsgInfo info;
+        int st = wire_msg_check(msg, size, &info);
+        if (st == 0)
+                st = send_precheck(peer, msg, q.option, q.send_timeout);
+        Kmsg *k = NULL;
+        if (st == 0)
+                st = kmsg_copyin(peer->space, msg, size, &info, &k);
+        if (st != 0) {
+                reply_status(r, st < 0 ? SEND_NO_BUFFER : st);
+                return;
+        }
+        k->pid = peer->pid;
+        k->uid = peer->uid;
+        k->gid = peer->gid;
+        if (q.option & SEND_NOTIFY) {
+                msg_header_t h;
+                wire_msg_header_get(msg, &h);
+                k->accept_notify = port_ref(peer->notify_port);
+                k->accept_name = h.msg_remote_port;
+        }
+        st = ipc_send(k, peer->space, q.option, q.send_timeout, &r->w);
+        switch (st) {
+        case 0:
+                if (q.option & WIRE_MSG_RCV)
+                        req_receive(r);
+                else
+                        reply_status(r, 0);
+                return;
+        case IPC_WAIT:
+                if (q.option & SEND_TIMEOUT)
+                        req_arm(r, q.send_timeout);
+                return;
+        case SEND_WILL_NOTIFY:
+                reply_status(r, st);
+                return;
+        default:
+                reply_returned(r, st, k);
+                return;
+        }
+}
+
+static void peer_reply_port(Peer *peer, uint32_t serial) {
+        Port *p;
+        SpaceEntry *e;
+        uint32_t status = KERN_SUCCESS, name = 0;
+        if (port_new(&p, false) < 0) {
+                status = KERN_RESOURCE_SHORTAGE;
+        } else {
+                int r = space_alloc(peer->space, p, ENTRY_RECEIVE, &e);
+                if (r != 0) {
+                        p->active = false;
+                        port_unref(p);
+                        status = r == SPACE_E_NO_SPACE ? KERN_NO_SPACE : KERN_RESOURCE_SHORTAGE;
+                } else {
+                        p->receiver = peer->space;
+                        p->receiver_name = name = e->name;
+                }
+        }
+        uint8_t *b = frame_begin(peer, WIRE_OP_REPLY_PORT | WIRE_OP_REPLY, serial);
+        wire_put_le32(b, status);
+        wire_put_le32(b + 4, name);
+        frame_end(peer, WIRE_OP_REPLY_PORT | WIRE_OP_REPLY, serial, WIRE_REPLY_PORT_REPLY_SIZE);
+}
+
+/* Give @space a send right to @port; returns the name or 0. */
+static uint32_t grant_send(Space *space, Port *port) {
+        port->n_srights++;
+        return kmsg_copyout_right(space, port_ref(port), RIGHT_SEND);
+}
+
+static int peer_hello(Peer *peer, uint32_t serial, const uint8_t *body, size_t len) {
+        WireHello m;
+        WireHelloReply rep = { .major = WIRE_VERSION_MAJOR, .minor = WIRE_VERSION_MINOR };
+        int r = wire_hello_decode(body, len, &m);
+        if (r == -EPROTONOSUPPORT) {
+                rep.status = KERN_FAILURE;
+        } else if (r < 0) {
+                return -EBADMSG;
+        } else {
+                Port *kp, *np;
+                SpaceEntry *e;
+                if (space_new(&peer->space, peer, peer->broker->config.max_names) < 0)
+                        return -ENOMEM;
+                if (port_new(&kp, false) < 0)
+                        return -ENOMEM;
+                kp->kobject = peer;
+                peer->kernel_port = kp;
+                if (port_new(&np, false) < 0)
+                        return -ENOMEM;
+                if (space_alloc(peer->space, np, ENTRY_RECEIVE, &e) != 0) {
+                        np->active = false;
+                        port_unref(np);
+                        return -ENOMEM;
+                }
+                np->receiver = peer->space;
+                np->receiver_name = peer->notify_name = e->name;
+                peer->notify_port = port_ref(np);
+                peer->self_name = grant_send(peer->space, kp);
+                Port *bp = kobject_bootstrap();
+                rep.bootstrap = bp ? grant_send(peer->space, bp) : 0;
+                if (!peer->self_name)
+                        return -ENOMEM;
+                rep.task_id = peer->id;
+                rep.self = peer->self_name;
+                rep.notify = peer->notify_name;
+                rep.max_msg_size = MSG_SIZE_MAX;
+                peer->ready = true;
+        }
+        uint8_t *b = frame_begin(peer, WIRE_OP_HELLO | WIRE_OP_REPLY, serial);
+        wire_hello_reply_encode(b, &rep);
+        frame_end(peer, WIRE_OP_HELLO | WIRE_OP_REPLY, serial, WIRE_HELLO_REPLY_SIZE);
+        if (!peer->ready)
+                peer_kill(peer, "unsupported protocol version");
+        else
+                log_debug("task %u: pid %d uid %u connected", peer->id, (int)peer->pid,
+                          (unsigned)peer->uid);
+        return 0;
+}
+
+static void peer_dispatch(Peer *peer, const uint8_t *frame, size_t len) {
+        WireHeader h;
+        if (wire_header_decode(frame, len, &h) < 0) {
+                peer_kill(peer, "malformed frame");
+                return;
+        }
+        const uint8_t *body = frame + WIRE_HDR_SIZE;
+        size_t blen = len - WIRE_HDR_SIZE;
+        if (!peer->ready) {
+                if (h.op != WIRE_OP_HELLO || peer_hello(peer, h.serial, body, blen) < 0)
+                        peer_kill(peer, "bad handshake");
+                return;
+        }
+        switch (h.op) {
+        case WIRE_OP_MSG:
+                peer_msg(peer, h.serial, body, blen);
+                break;
+        case WIRE_OP_REPLY_PORT:
+                if (blen != 0)
+                        peer_kill(peer, "malformed reply-port request");
+                else
+                        peer_reply_port(peer, h.serial);
+                break;
+        default:
+                peer_kill(peer, "unknown request");
+                break;
+        }
+}
+
+/* Frames handled per wake-up before others get a turn. */
+#define PEER_READ_BATCH 32
+
+static void peer_on_read(evutil_socket_t fd, short what, void *userdata) {
+        Peer *peer = userdata;
+        Broker *b = peer->broker;
+        (void)fd;
+        (void)what;
+        for (int i = 0; i < PEER_READ_BATCH && !peer->dead; i++) {
+                size_t len;
+                int r = connection_read(&peer->conn, b->rx, WIRE_FRAME_MAX, &len);
+                if (r == CONNECTION_E_AGAIN)
+                        break;
+                if (r == CONNECTION_E_EOF)
+                        peer_kill(peer, "disconnected");
+                else if (r == CONNECTION_E_PROTOCOL)
+                        peer_kill(peer, "oversized frame or unexpected descriptors");
+                else if (r < 0)
+                        peer_kill(peer, "read error");
+                else
+                        peer_dispatch(peer, b->rx, len);
+                broker_settle(b);
+        }
+}

@@ -1,0 +1,66 @@
+#pragma once
+/* SPDX-License-Identifier: MIT */
+/* port.h - ports (mailboxes) and port sets */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "util/list.h"
+
+typedef struct Kmsg Kmsg;
+typedef struct Port Port;
+typedef struct Space Space;
+typedef struct Waiter Waiter;
+
+#define PORT_QLIMIT_DEFAULT 8u
+#define PORT_QLIMIT_MAX 1024u
+
+/*
+ * A port is a message queue owned by the broker.  The space holding its
+ * receive right is @receiver (NULL while the right travels in a message, or
+ * for a kernel port, whose receiver is the broker itself: @kobject is then
+ * the task it stands for).  A port set is a Port with @is_set: it has no
+ * queue of its own, only members and the members that have something to
+ * receive (@ready, in the order they became ready, for fairness).
+ */
+struct Port {
+        uint64_t id;
+        uint32_t refs;
+        bool is_set;
+        bool active;
+
+        Space *receiver;
+        uint32_t receiver_name;
+        void *kobject;
+
+        uint32_t qlimit;
+        uint32_t msgcount;
+        uint32_t seqno;
+        uint32_t mscount;
+        uint32_t n_srights;     /* send rights: space entries plus rights in messages */
+        uint32_t n_sorights;    /* send-once rights */
+
+        ListLink queue;         /* Kmsg.link, FIFO */
+        ListLink senders;       /* Kmsg.link: blocked senders and SEND_NOTIFY messages */
+        uint32_t n_senders;
+        ListLink receivers;     /* Waiter.link: receivers waiting on this port or set */
+
+        Port *pset;             /* set this port is in */
+        ListLink member_link;   /* in pset->members */
+        ListLink ready_link;    /* in pset->ready while the port has something */
+
+        ListLink members;       /* sets: member ports */
+        ListLink ready;         /* sets: ready members */
+        uint32_t n_members;
+
+        ListLink dying_link;    /* on the destruction work list */
+};
+
+int port_new(Port **portp, bool is_set);
+Port *port_ref(Port *port);
+Port *port_unref(Port *port);
+bool port_has_message(const Port *port);
+void port_update_ready(Port *port);
+void port_set_add(Port *set, Port *port);
+void port_set_remove(Port *port);
+uint64_t port_count(void);
+void port_validate(const Port *port);

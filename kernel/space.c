@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * space.c - port name spaces
+ *
+ * Maps a task's names to entries (a right or set of rights to one port) in
+ * O(1): the index part of a name is a slot number.  A pointer-keyed map finds
+ * the name a task already uses for a port, so send and receive rights to one
+ * port share one name.  Send-once rights each get their own name and are not
+ * in that map.  This module knows names and entries; what a right transition
+ * means for the port (counts, notifications) is kmsg.c's and ipc.c's.
+ */
+
+#include <assert.h>
+#include <errno.h>
+#include <stdlib.h>
+#include "port.h"
+#include "space.h"
+
+/**
+ * space_new() - an empty name space
+ * @spacep: out
+ * @owner: the task it belongs to (opaque here)
+ * @max_names: quota of names
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int space_new(Space **spacep, void *owner, uint32_t max_names) {
+        Space *s = calloc(1, sizeof(*s));
+        if (!s)
+                return -ENOMEM;
+        s->owner = owner;
+        s->max_names = max_names > SPACE_NAMES_MAX ? SPACE_NAMES_MAX : max_names;
+        s->epoch = 1;
+        *spacep = s;
+        return 0;
+}
+
+/* space_free() - free an empty space (every entry deallocated). */
+void space_free(Space *space) {
+        if (!space)
+                return;
+        assert(space->n_used == 0);
+        ptrmap_deinit(&space->by_port);
+        free(space->entries);
+        free(space);
+}
+
+/* space_lookup() - the entry @name denotes, or NULL. */
+SpaceEntry *space_lookup(Space *space, uint32_t name) {
+        uint32_t idx = name >> 8;
+        if (idx == 0 || idx >= space->n_slots)
+                return NULL;
+        SpaceEntry *e = &space->entries[idx];
+        return e->name == name && name != 0 ? e : NULL;
+}
+
+static int space_grow(Space *space) {
+        uint32_t n = space->n_slots ? space->n_slots * 2 : 64;
+        if (n > space->max_names + 1)
+                n = space->max_names + 1;
+        if (n <= space->n_slots)
+                return SPACE_E_NO_SPACE;
+        SpaceEntry *e = realloc(space->entries, (size_t)n * sizeof(*e));
+        if (!e)
+                return -ENOMEM;
+        for (uint32_t i = space->n_slots; i < n; i++) {
+                e[i] = (SpaceEntry){ 0 };
+                e[i].gen = 0;
+        }
+        /* Slot 0 is never used, so that no name is 0. Chain the new slots. */
+        uint32_t first = space->n_slots ? space->n_slots : 1;
+        for (uint32_t i = n - 1; i >= first; i--) {
+                e[i].next_free = space->free_head;
+                space->free_head = i;
+        }
+        space->entries = e;
+        space->n_slots = n;
+        return 0;
+}
+
+/**
+ * space_alloc() - give @port a new name in @space
+ * @port: takes over one reference the caller holds
+ * @bits: the rights (ENTRY_*); urefs start at 1 for a send right
+ * @entryp: out
+ *
+ * Send and receive rights are indexed by port; the caller must have checked
+ * that the space has no name for @port yet.
+ * Return: 0, SPACE_E_NO_SPACE or -ENOMEM (the reference stays the caller's).
+ */
+int space_alloc(Space *space, Port *port, uint32_t bits, SpaceEntry **entryp) {
+        int r;
+        if (space->n_used >= space->max_names)
+                return SPACE_E_NO_SPACE;
+        if (!space->free_head) {
+                r = space_grow(space);
+                if (r)
+                        return r;
+        }
+        uint32_t idx = space->free_head;
+        SpaceEntry *e = &space->entries[idx];
+        uint8_t gen = (uint8_t)(e->gen % 255u + 1u);
+        uint32_t name = idx << 8 | gen;
+        if (bits & (ENTRY_SEND | ENTRY_RECEIVE)) {
+                r = ptrmap_put(&space->by_port, port, name);
+                if (r < 0)
+                        return r;
+        }
+        space->free_head = e->next_free;
+        *e = (SpaceEntry){ .name = name, .bits = bits, .gen = gen, .port = port };
+        e->urefs = (bits & ENTRY_SEND) ? 1 : 0;
+        space->n_used++;
+        *entryp = e;
+        return 0;
+}
+
+/**
+ * space_index_port() - index an existing entry under its port (after it
+ * gained a send or receive right).  Return: 0 or -ENOMEM.
+ */
+int space_index_port(Space *space, SpaceEntry *e) {
+        return ptrmap_put(&space->by_port, e->port, e->name);
+}
+
+/**
+ * space_dealloc() - free @e's name and drop its port reference
+ *
+ * The caller has already done what releasing the rights means for the port.
+ */
+void space_dealloc(Space *space, SpaceEntry *e) {
+        uint32_t idx = e->name >> 8;
+        uint32_t name;
+        if (e->port && ptrmap_get(&space->by_port, e->port, &name) == 0 && name == e->name)
+                ptrmap_del(&space->by_port, e->port);
+        port_unref(e->port);
+        uint8_t gen = e->gen;
+        *e = (SpaceEntry){ 0 };
+        e->gen = gen;
+        e->next_free = space->free_head;
+        space->free_head = idx;
+        space->n_used--;
+}
+
+/* space_find_port() - the entry holding send or receive rights to @port, or NULL. */
+SpaceEntry *space_find_port(Space *space, const Port *port) {
+        uint32_t name;
+        if (ptrmap_get(&space->by_port, port, &name) < 0)
+                return NULL;
+        return space_lookup(space, name);
+}
+
+/**
+ * space_entry_type() - the PORT_TYPE_* bits a user sees for @e
+ *
+ * Send and send-once rights to a port that died read as a dead name.
+ */
+uint32_t space_entry_type(const SpaceEntry *e) {
+        uint32_t bits = e->bits;
+        if ((bits & (ENTRY_SEND | ENTRY_SEND_ONCE)) && e->port && !e->port->active) {
+                bits &= ~(ENTRY_SEND | ENTRY_SEND_ONCE);
+                bits |= ENTRY_DEAD_NAME;
+        }
+        return bits;
+}
+
+/* space_validate() - assert the space's invariants. */
+void space_validate(const Space *space) {
+        uint32_t used = 0;
+        for (uint32_t i = 1; i < space->n_slots; i++) {
+                const SpaceEntry *e = &space->entries[i];
+                if (!e->name)
+                        continue;
+                used++;
+                assert(e->name >> 8 == i);
+                assert(e->bits != 0);
+                assert(e->port);
+                if (e->bits & ENTRY_RECEIVE)
+                        assert(e->port->receiver == space && e->port->receiver_name == e->name);
+                if (e->bits & (ENTRY_SEND | ENTRY_DEAD_NAME))
+                        assert(e->urefs > 0 && e->urefs <= SPACE_UREFS_MAX);
+                if (e->bits & (ENTRY_SEND | ENTRY_RECEIVE)) {
+                        uint32_t name = 0;
+                        assert(ptrmap_get(&space->by_port, e->port, &name) == 0 && name == e->name);
+                }
+        }
+        assert(used == space->n_used);
+        assert(space->by_port.n <= used);
+}

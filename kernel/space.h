@@ -1,0 +1,66 @@
+#pragma once
+/* SPDX-License-Identifier: MIT */
+/* space.h - a task's port name space: names -> rights */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "util/ptrmap.h"
+
+typedef struct Kmsg Kmsg;
+typedef struct Port Port;
+typedef struct Space Space;
+
+/* Right bits of an entry (same values as PORT_TYPE_* in machipc/port.h). */
+#define ENTRY_SEND 0x1u
+#define ENTRY_RECEIVE 0x2u
+#define ENTRY_SEND_ONCE 0x4u
+#define ENTRY_PORT_SET 0x8u
+#define ENTRY_DEAD_NAME 0x10u
+
+#define SPACE_NAMES_DEFAULT 65536u
+#define SPACE_NAMES_MAX (1u << 23)
+#define SPACE_UREFS_MAX 65535u
+
+enum {
+        SPACE_E_NO_SPACE = 1,   /* no free name within the quota */
+};
+
+/*
+ * A name is (index << 8) | generation, generation 1..255: a freed name is not
+ * handed out again until its slot has cycled 255 times, so a stale name is
+ * very likely to be invalid rather than denote someone else's right.
+ */
+typedef struct {
+        uint32_t name;          /* 0: slot free */
+        uint32_t bits;          /* ENTRY_* */
+        uint32_t urefs;         /* send or dead-name user references */
+        uint32_t next_free;     /* index of the next free slot */
+        uint8_t gen;
+        Port *port;             /* the port or set; one reference */
+        /* copy-in accounting, valid while scratch_epoch == space->epoch */
+        uint32_t scratch_epoch;
+        uint32_t scratch_moves;
+        uint32_t scratch_flags;
+} SpaceEntry;
+
+struct Space {
+        SpaceEntry *entries;
+        uint32_t n_slots;
+        uint32_t n_used;
+        uint32_t free_head;     /* 0: none (slot 0 is never used) */
+        uint32_t max_names;
+        uint32_t epoch;
+        PtrMap by_port;         /* Port -> name holding its send/receive rights */
+        void *owner;            /* the Peer */
+        Kmsg *pending_notify;   /* the SEND_NOTIFY message left with the broker */
+};
+
+int space_new(Space **spacep, void *owner, uint32_t max_names);
+void space_free(Space *space);
+SpaceEntry *space_lookup(Space *space, uint32_t name);
+int space_alloc(Space *space, Port *port, uint32_t bits, SpaceEntry **entryp);
+void space_dealloc(Space *space, SpaceEntry *e);
+SpaceEntry *space_find_port(Space *space, const Port *port);
+int space_index_port(Space *space, SpaceEntry *e);
+uint32_t space_entry_type(const SpaceEntry *e);
+void space_validate(const Space *space);

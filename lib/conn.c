@@ -1,0 +1,353 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * conn.c - the task's one connection to the broker, shared by its threads
+ *
+ * Every call is a request frame with a serial and exactly one reply frame.
+ * Threads send their requests themselves (a SOCK_SEQPACKET send is atomic),
+ * then wait: one of the waiting threads at a time is the reader, which
+ * takes replies off the socket and hands each to the thread whose serial it
+ * carries, copying a received message straight into that thread's buffer.
+ * When its own reply arrives the reader passes the role on.  So a thread
+ * blocked in msg_receive() never holds up another thread's call.
+ *
+ * The connection is made on first use.  After fork() the child is a new
+ * task: its first call connects afresh.  If the broker goes away, calls
+ * fail with -ECONNRESET until machipc_disconnect().
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include "internal.h"
+
+static struct {
+        pthread_mutex_t lock;
+        pthread_cond_t cond;
+        int fd;                 /* -1: not connected */
+        bool broken;
+        bool closing;           /* machipc_disconnect() while a thread reads */
+        bool reading;
+        pid_t pid;              /* the process that connected */
+        uint32_t generation;    /* bumped by every connect, so per-thread state can tell */
+        uint32_t next_serial;
+        Call *calls;            /* waiting for replies */
+        uint8_t *rbuf;
+        uint32_t task_id;
+        port_t self;
+        port_t notify;
+        port_t bootstrap;
+} conn = {
+        .lock = PTHREAD_MUTEX_INITIALIZER,
+        .cond = PTHREAD_COND_INITIALIZER,
+        .fd = -1,
+};
+
+static pthread_once_t conn_once = PTHREAD_ONCE_INIT;
+
+static void conn_reset_locked(void) {
+        if (conn.fd >= 0)
+                close(conn.fd);
+        conn.fd = -1;
+        conn.broken = false;
+        conn.closing = false;
+        conn.reading = false;
+        conn.calls = NULL;
+        conn.task_id = 0;
+        conn.self = conn.notify = conn.bootstrap = PORT_NULL;
+}
+
+/* In the child of fork(): the connection belongs to the parent task. */
+static void conn_atfork_child(void) {
+        pthread_mutex_init(&conn.lock, NULL);
+        pthread_cond_init(&conn.cond, NULL);
+        conn_reset_locked();
+}
+
+static void conn_setup_once(void) {
+        pthread_atfork(NULL, NULL, conn_atfork_child);
+}
+
+static ssize_t send_all(int fd, const struct iovec *iov, int n) {
+        struct msghdr mh = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)n };
+        ssize_t r;
+        do
+                r = sendmsg(fd, &mh, MSG_NOSIGNAL);
+        while (r < 0 && errno == EINTR);
+        return r;
+}
+
+static ssize_t recv_frame(int fd, uint8_t *buf, size_t size) {
+        ssize_t r;
+        do
+                r = recv(fd, buf, size, 0);
+        while (r < 0 && errno == EINTR);
+        return r;
+}
+
+/* Handshake on a fresh socket; the lock is held and no other call is in flight. */
+static int conn_hello_locked(int fd) {
+        uint8_t out[WIRE_HDR_SIZE + WIRE_HELLO_SIZE];
+        WireHeader h = { .size = sizeof(out), .op = WIRE_OP_HELLO, .serial = 1 };
+        WireHello m = { .magic = WIRE_MAGIC, .major = WIRE_VERSION_MAJOR, .minor = WIRE_VERSION_MINOR };
+        wire_header_encode(out, &h);
+        wire_hello_encode(out + WIRE_HDR_SIZE, &m);
+        struct iovec iov = { out, sizeof(out) };
+        if (send_all(fd, &iov, 1) < 0)
+                return -errno;
+        uint8_t in[WIRE_HDR_SIZE + WIRE_HELLO_REPLY_SIZE + 1];
+        ssize_t n = recv_frame(fd, in, sizeof(in));
+        if (n < 0)
+                return -errno;
+        if (n == 0)
+                return -ECONNRESET;
+        WireHeader rh;
+        WireHelloReply rep;
+        if (wire_header_decode(in, (size_t)n, &rh) < 0 || rh.op != (WIRE_OP_HELLO | WIRE_OP_REPLY) ||
+            wire_hello_reply_decode(in + WIRE_HDR_SIZE, (size_t)n - WIRE_HDR_SIZE, &rep) < 0)
+                return -EPROTO;
+        if (rep.status != 0)
+                return -EPROTO;
+        conn.task_id = rep.task_id;
+        conn.self = rep.self;
+        conn.notify = rep.notify;
+        conn.bootstrap = rep.bootstrap;
+        return 0;
+}
+
+static int conn_connect_locked(const char *path_override) {
+        char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int r = wire_socket_path(path_override, path, sizeof(path));
+        if (r < 0)
+                return r;
+        strcpy(sa.sun_path, path);
+        if (!conn.rbuf) {
+                conn.rbuf = malloc(WIRE_FRAME_MAX);
+                if (!conn.rbuf)
+                        return -ENOMEM;
+        }
+        int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+                r = -errno;
+                close(fd);
+                return r;
+        }
+        int buf = 4 << 20;
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
+        r = conn_hello_locked(fd);
+        if (r < 0) {
+                close(fd);
+                return r;
+        }
+        conn.fd = fd;
+        conn.pid = getpid();
+        conn.generation++;
+        conn.next_serial = 2;
+        conn.broken = false;
+        return 0;
+}
+
+int machipc_connect(const char *path) {
+        pthread_once(&conn_once, conn_setup_once);
+        pthread_mutex_lock(&conn.lock);
+        int r = conn.fd >= 0 ? -EISCONN : conn_connect_locked(path);
+        pthread_mutex_unlock(&conn.lock);
+        return r;
+}
+
+void machipc_disconnect(void) {
+        pthread_once(&conn_once, conn_setup_once);
+        pthread_mutex_lock(&conn.lock);
+        /* Wake anyone waiting; their calls fail. */
+        for (Call *c = conn.calls; c; c = c->next) {
+                c->done = true;
+                c->error = -ECONNRESET;
+        }
+        if (conn.fd >= 0)
+                shutdown(conn.fd, SHUT_RDWR);
+        conn.calls = NULL;
+        if (!conn.reading) {
+                conn_reset_locked();
+        } else {
+                conn.broken = true;
+                conn.closing = true;
+        }
+        pthread_cond_broadcast(&conn.cond);
+        pthread_mutex_unlock(&conn.lock);
+}
+
+int machipc_default_socket(char *buf, size_t size) {
+        const char *xdg = getenv("XDG_RUNTIME_DIR");
+        int n = xdg && *xdg ? snprintf(buf, size, "%s/machipc/socket", xdg)
+                        : snprintf(buf, size, "/tmp/machipc-%u/socket", (unsigned)getuid());
+        return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+/* conn_ensure() - connect if not yet connected.  Return: 0 or a negative errno. */
+int conn_ensure(void) {
+        pthread_once(&conn_once, conn_setup_once);
+        pthread_mutex_lock(&conn.lock);
+        int r = 0;
+        if (conn.fd < 0)
+                r = conn_connect_locked(NULL);
+        else if (conn.broken)
+                r = -ECONNRESET;
+        pthread_mutex_unlock(&conn.lock);
+        return r;
+}
+
+uint32_t conn_generation(void) {
+        return conn.generation;
+}
+
+uint32_t machipc_task_id(void) {
+        return conn.fd >= 0 ? conn.task_id : 0;
+}
+
+port_t conn_self(void) {
+        return conn_ensure() == 0 ? conn.self : PORT_NULL;
+}
+
+port_t conn_notify(void) {
+        return conn_ensure() == 0 ? conn.notify : PORT_NULL;
+}
+
+port_t conn_bootstrap(void) {
+        return conn_ensure() == 0 ? conn.bootstrap : PORT_NULL;
+}
+
+/* The broker's connection failed: every waiting call fails. */
+static void conn_fail_locked(int error) {
+        conn.broken = true;
+        for (Call *c = conn.calls; c; c = c->next) {
+                c->done = true;
+                c->error = error;
+        }
+        conn.calls = NULL;
+        pthread_cond_broadcast(&conn.cond);
+}
+
+/* Hand one reply frame to its call (lock held). */
+static void conn_deliver_locked(const uint8_t *frame, size_t len) {
+        WireHeader h;
+        if (wire_header_decode(frame, len, &h) < 0 || !(h.op & WIRE_OP_REPLY)) {
+                conn_fail_locked(-EPROTO);
+                return;
+        }
+        Call **pp = &conn.calls;
+        while (*pp && (*pp)->serial != h.serial)
+                pp = &(*pp)->next;
+        Call *c = *pp;
+        if (!c) {
+                conn_fail_locked(-EPROTO);
+                return;
+        }
+        *pp = c->next;
+        const uint8_t *body = frame + WIRE_HDR_SIZE;
+        size_t blen = len - WIRE_HDR_SIZE;
+        if (h.op == (WIRE_OP_MSG | WIRE_OP_REPLY)) {
+                if (wire_msg_reply_decode(body, blen, &c->reply) < 0) {
+                        c->error = -EPROTO;
+                } else {
+                        size_t mlen = blen - WIRE_MSG_REPLY_SIZE;
+                        if (mlen > c->buf_size)
+                                mlen = c->buf_size;
+                        if (mlen)
+                                memcpy(c->buf, body + WIRE_MSG_REPLY_SIZE, mlen);
+                        c->msg_len = mlen;
+                }
+        } else if (h.op == (WIRE_OP_REPLY_PORT | WIRE_OP_REPLY) && blen == WIRE_REPLY_PORT_REPLY_SIZE) {
+                c->words[0] = wire_get_le32(body);
+                c->words[1] = wire_get_le32(body + 4);
+        } else {
+                c->error = -EPROTO;
+        }
+        c->done = true;
+        pthread_cond_broadcast(&conn.cond);
+}
+
+/**
+ * conn_call() - send one request and wait for its reply
+ * @call: zeroed except buf/buf_size; filled with the reply
+ * @op: WIRE_OP_*
+ * @iov, @n_iov: the request body (after the frame header, which this adds)
+ *
+ * Return: 0 (the reply is in @call) or a negative errno.
+ */
+int conn_call(Call *call, uint16_t op, const struct iovec *iov, int n_iov) {
+        struct iovec v[4];
+        uint8_t hdr[WIRE_HDR_SIZE];
+        size_t len = WIRE_HDR_SIZE;
+        int r = conn_ensure();
+        if (r < 0)
+                return r;
+        if (n_iov > 3)
+                return -EINVAL;
+        for (int i = 0; i < n_iov; i++) {
+                v[i + 1] = iov[i];
+                len += iov[i].iov_len;
+        }
+        if (len > WIRE_FRAME_MAX)
+                return -EMSGSIZE;
+
+        pthread_mutex_lock(&conn.lock);
+        if (conn.fd < 0 || conn.broken) {
+                pthread_mutex_unlock(&conn.lock);
+                return -ECONNRESET;
+        }
+        int fd = conn.fd;
+        call->serial = conn.next_serial++;
+        if (conn.next_serial == 0)
+                conn.next_serial = 2;
+        call->next = conn.calls;
+        conn.calls = call;
+        pthread_mutex_unlock(&conn.lock);
+
+        WireHeader h = { .size = (uint32_t)len, .op = op, .serial = call->serial };
+        wire_header_encode(hdr, &h);
+        v[0].iov_base = hdr;
+        v[0].iov_len = sizeof(hdr);
+        ssize_t sent = send_all(fd, v, n_iov + 1);
+
+        pthread_mutex_lock(&conn.lock);
+        if (sent < 0 && !call->done) {
+                Call **pp = &conn.calls;
+                while (*pp && *pp != call)
+                        pp = &(*pp)->next;
+                if (*pp)
+                        *pp = call->next;
+                call->done = true;
+                call->error = errno == EPIPE ? -ECONNRESET : -errno;
+        }
+        while (!call->done) {
+                if (conn.reading) {
+                        pthread_cond_wait(&conn.cond, &conn.lock);
+                        continue;
+                }
+                conn.reading = true;
+                pthread_mutex_unlock(&conn.lock);
+                ssize_t n = recv_frame(fd, conn.rbuf, WIRE_FRAME_MAX);
+                int err = errno;
+                pthread_mutex_lock(&conn.lock);
+                conn.reading = false;
+                if (conn.closing)
+                        break;
+                if (n <= 0)
+                        conn_fail_locked(n == 0 ? -ECONNRESET : -err);
+                else
+                        conn_deliver_locked(conn.rbuf, (size_t)n);
+                pthread_cond_broadcast(&conn.cond);
+        }
+        if (conn.closing && !conn.reading && conn.fd == fd)
+                conn_reset_locked();
+        pthread_mutex_unlock(&conn.lock);
+        return call->error;
+}

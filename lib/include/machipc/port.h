@@ -1,0 +1,155 @@
+#pragma once
+/* SPDX-License-Identifier: MIT */
+/* machipc/port.h - port and port-set calls (requests to a task's kernel port) */
+
+#include <machipc/types.h>
+#include <machipc/return.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Queue limits. */
+#define PORT_BACKLOG_DEFAULT 8u
+#define PORT_BACKLOG_MAX 1024u
+
+/* Right kinds a name can denote (bits of port_type_t). */
+typedef uint32_t port_type_t;
+#define PORT_TYPE_SEND 0x1u
+#define PORT_TYPE_RECEIVE 0x2u
+#define PORT_TYPE_SEND_ONCE 0x4u
+#define PORT_TYPE_PORT_SET 0x8u
+#define PORT_TYPE_DEAD_NAME 0x10u
+
+typedef struct {
+        uint32_t backlog;      /* queue limit */
+        uint32_t msgcount;     /* messages queued now */
+        uint32_t has_receive;  /* 1 if the task holds the receive right */
+        uint32_t n_send;       /* send rights to the port, everywhere */
+        uint32_t n_send_once;  /* send-once rights to the port, everywhere */
+        uint32_t seqno;        /* sequence number of the next message */
+        uint32_t mscount;      /* make-send count */
+        port_t set;            /* port set it is in (receiver only), or PORT_NULL */
+        uint32_t n_blocked;    /* senders waiting for room */
+        uint32_t urefs;        /* the task's user references to its send right */
+} port_status_t;
+
+/**
+ * task_self() - the calling task's kernel port (a send right)
+ *
+ * Connects to the broker on first use.  Return: the name, or PORT_NULL if
+ * the broker cannot be reached.
+ */
+MACHIPC_EXPORT port_t task_self(void);
+
+/**
+ * task_notify() - the calling task's notify port (the task holds receive)
+ *
+ * Return: the name, or PORT_NULL if the broker cannot be reached.
+ */
+MACHIPC_EXPORT port_t task_notify(void);
+
+/**
+ * port_allocate() - create a port; the task holds its receive right
+ * @task: a task's kernel port (usually task_self())
+ * @name: out, the new name
+ *
+ * Return: KERN_SUCCESS, KERN_NO_SPACE, KERN_RESOURCE_SHORTAGE,
+ * KERN_INVALID_TASK (or a send code when @task is not a kernel port), -errno.
+ */
+MACHIPC_EXPORT kern_return_t port_allocate(port_t task, port_t *name);
+
+/**
+ * port_deallocate() - give up a right
+ * @task: kernel port of the task whose name space holds @name
+ * @name: the name
+ *
+ * A receive right or port set is destroyed with everything else under the
+ * name: queued messages are destroyed, waiting receivers get RCV_PORT_DIED,
+ * waiting senders get SEND_INVALID_DEST with their message returned, and
+ * every send right elsewhere becomes a dead name.  A send right or dead name
+ * loses one user reference; a send-once right is destroyed.
+ *
+ * Return: KERN_SUCCESS, KERN_INVALID_NAME, KERN_INVALID_TASK, -errno.
+ */
+MACHIPC_EXPORT kern_return_t port_deallocate(port_t task, port_t name);
+
+/**
+ * port_status() - the state of a port
+ * @task, @name: as port_deallocate(); any right to the port will do
+ * @status: out
+ *
+ * Return: KERN_SUCCESS, KERN_INVALID_NAME, KERN_INVALID_RIGHT (a port set or
+ * dead name), KERN_INVALID_TASK, -errno.
+ */
+MACHIPC_EXPORT kern_return_t port_status(port_t task, port_t name, port_status_t *status);
+
+/**
+ * port_set_backlog() - set a port's queue limit
+ * @task, @name: the task must hold the receive right
+ * @backlog: 0 (rendezvous) to PORT_BACKLOG_MAX
+ *
+ * Return: KERN_SUCCESS, KERN_INVALID_NAME, KERN_INVALID_RIGHT,
+ * KERN_INVALID_VALUE, KERN_INVALID_TASK, -errno.
+ */
+MACHIPC_EXPORT kern_return_t port_set_backlog(port_t task, port_t name, uint32_t backlog);
+
+/**
+ * port_type() - the kinds of rights a name denotes
+ *
+ * Return: KERN_SUCCESS, KERN_INVALID_NAME, KERN_INVALID_TASK, -errno.
+ */
+MACHIPC_EXPORT kern_return_t port_type(port_t task, port_t name, port_type_t *type);
+
+/**
+ * port_set_allocate() - create an empty port set
+ *
+ * Return: KERN_SUCCESS, KERN_NO_SPACE, KERN_RESOURCE_SHORTAGE,
+ * KERN_INVALID_TASK, -errno.
+ */
+MACHIPC_EXPORT kern_return_t port_set_allocate(port_t task, port_set_name_t *set);
+
+/**
+ * port_set_add() - put a port whose receive right the task holds into a set
+ *
+ * A port is in at most one set.  Receiving on the set takes from any member
+ * in turn; receiving on the member directly still works.
+ *
+ * Return: KERN_SUCCESS, KERN_INVALID_NAME, KERN_INVALID_RIGHT,
+ * KERN_ALREADY_IN_SET, KERN_INVALID_TASK, -errno.
+ */
+MACHIPC_EXPORT kern_return_t port_set_add(port_t task, port_set_name_t set, port_t port);
+
+/**
+ * port_set_remove() - take a port out of its set
+ *
+ * Return: KERN_SUCCESS, KERN_INVALID_NAME, KERN_INVALID_RIGHT,
+ * KERN_NOT_IN_SET, KERN_INVALID_TASK, -errno.
+ */
+MACHIPC_EXPORT kern_return_t port_set_remove(port_t task, port_t port);
+
+/**
+ * task_get_bootstrap_port() - a send right to the name server
+ * @port: out; PORT_NULL when no name server has registered
+ *
+ * Each call adds a user reference to the returned name.
+ * Return: KERN_SUCCESS, KERN_INVALID_TASK, -errno.
+ */
+MACHIPC_EXPORT kern_return_t task_get_bootstrap_port(port_t task, port_t *port);
+
+/**
+ * machipc_set_bootstrap_port() - make @port the broker's bootstrap port
+ * @port: a port whose receive right the calling task holds
+ *
+ * Every task connecting afterwards receives a send right to it, and
+ * task_get_bootstrap_port() returns it.  Only one may be registered while
+ * its port is alive.
+ *
+ * Return: KERN_SUCCESS, KERN_NAME_EXISTS (a live one is registered),
+ * KERN_INVALID_NAME, KERN_INVALID_RIGHT, -errno.
+ */
+MACHIPC_EXPORT kern_return_t machipc_set_bootstrap_port(port_t port);
+
+#ifdef __cplusplus
+}
+#endif

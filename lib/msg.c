@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * msg.c - msg_send, msg_receive, msg_rpc: one broker request each
+ *
+ * The message goes to the broker straight from the caller's buffer, and a
+ * received message comes straight back into it (conn.c copies it there), so
+ * a call costs one request frame and one reply frame and no allocation.
+ * msg_rpc() uses the thread's reply port unless told otherwise; if a
+ * receive on it fails, that port is thrown away and a fresh one made on the
+ * next call, so a late reply can never be taken for the answer to a later
+ * request.
+ */
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "internal.h"
+#include "kcall.h"
+
+static __thread port_t tls_reply_port;
+static __thread uint32_t tls_reply_gen;
+static __thread msg_sender_t tls_sender;
+static __thread bool tls_sender_valid;
+
+static pthread_key_t reply_key;
+static pthread_once_t reply_once = PTHREAD_ONCE_INIT;
+
+/* At thread exit its reply port goes back, so threads do not leak ports. */
+static void reply_port_destructor(void *value) {
+        port_t name = (port_t)(uintptr_t)value;
+        if (name && tls_reply_gen == conn_generation()) {
+                uint32_t args[1] = { name };
+                kcall_simple(conn_self(), KCALL_PORT_DEALLOCATE, args, 1);
+        }
+}
+
+static void reply_key_create(void) {
+        pthread_key_create(&reply_key, reply_port_destructor);
+}
+
+port_t mach_reply_port(void) {
+        if (conn_ensure() < 0)
+                return PORT_NULL;
+        if (tls_reply_port && tls_reply_gen == conn_generation())
+                return tls_reply_port;
+        Call c = { 0 };
+        if (conn_call(&c, WIRE_OP_REPLY_PORT, NULL, 0) < 0 || c.words[0] != 0)
+                return PORT_NULL;
+        pthread_once(&reply_once, reply_key_create);
+        tls_reply_port = c.words[1];
+        tls_reply_gen = conn_generation();
+        pthread_setspecific(reply_key, (void *)(uintptr_t)tls_reply_port);
+        return tls_reply_port;
+}
+
+/* Forget the thread's reply port (a reply may still be on its way to it). */
+static void reply_port_discard(port_t name) {
+        if (name != tls_reply_port)
+                return;
+        uint32_t args[1] = { name };
+        tls_reply_port = PORT_NULL;
+        pthread_setspecific(reply_key, NULL);
+        kcall_simple(conn_self(), KCALL_PORT_DEALLOCATE, args, 1);
+}
+
+void msg_set_sender(const WireMsgReply *rep) {
+        tls_sender.pid = rep->pid;
+        tls_sender.uid = rep->uid;
+        tls_sender.gid = rep->gid;
+        tls_sender.flags = (rep->flags & WIRE_REPLY_KERNEL) ? MSG_SENDER_KERNEL : 0;
+        tls_sender_valid = true;
+}
+
+int msg_last_sender(msg_sender_t *sender) {
+        if (!sender)
+                return -EINVAL;
+        if (!tls_sender_valid)
+                return -ENOENT;
+        *sender = tls_sender;
+        return 0;
+}
+
+static bool debug_enabled(void) {
+        static int enabled = -1;
+        if (enabled < 0) {
+                const char *e = getenv("MACHIPC_DEBUG");
+                enabled = e && *e && strcmp(e, "0") != 0;
+        }
+        return enabled;
+}
+
+static void debug_trace(const char *what, const msg_header_t *h, int status) {
+        if (!debug_enabled())
+                return;
+        fprintf(stderr, "[machipc %u] %s id=%d size=%u remote=%#x local=%#x bits=%#x -> %s\n",
+                machipc_task_id(), what, h->msg_id, h->msg_size, h->msg_remote_port,
+                h->msg_local_port, h->msg_bits, machipc_strerror(status));
+}
+
+/*
+ * The one primitive: send @h (if WIRE_MSG_SEND) and/or receive into @h
+ * (buffer of @buf_size bytes) from @rcv_name.
+ */
+static msg_return_t msg_call(msg_header_t *h, uint32_t wopt, size_t buf_size, port_t rcv_name,
+                             uint32_t rcv_size, msg_timeout_t send_to, msg_timeout_t rcv_to) {
+        uint8_t req[WIRE_MSG_REQ_SIZE];
+        struct iovec iov[2];
+        int n = 1;
+        WireMsgReq q = {
+                .option = wopt,
+                .send_timeout = send_to,
+                .rcv_name = rcv_name,
+                .rcv_size = rcv_size,
+                .rcv_timeout = rcv_to,
+        };
+        if (wopt & WIRE_MSG_SEND) {
+                if (h->msg_size < sizeof(*h))
+                        return SEND_MSG_TOO_SMALL;
+                if (h->msg_size > MSG_SIZE_MAX)
+                        return SEND_TOO_LARGE;
+                iov[1].iov_base = h;
+                iov[1].iov_len = h->msg_size;
+                n = 2;
+        }
+        wire_msg_req_encode(req, &q);
+        iov[0].iov_base = req;
+        iov[0].iov_len = sizeof(req);
+        Call c = { .buf = (uint8_t *)h, .buf_size = buf_size };
+        int r = conn_call(&c, WIRE_OP_MSG, iov, n);
+        if (r < 0)
+                return r;
+        if (c.reply.flags & WIRE_REPLY_RECEIVED) {
+                /* On RCV_TOO_LARGE only the header came: msg_size is the size needed. */
+                if (c.reply.status == 0 || c.reply.status == RCV_SERVER_DIED)
+                        msg_set_sender(&c.reply);
+        }
+        return (msg_return_t)c.reply.status;
+}
+
+msg_return_t msg_send(msg_header_t *h, msg_option_t option, msg_timeout_t timeout_ms) {
+        if (!h || (option & ~(SEND_TIMEOUT | SEND_NOTIFY)))
+                return -EINVAL;
+        msg_return_t r = msg_call(h, WIRE_MSG_SEND | option, h->msg_size, 0, 0, timeout_ms, 0);
+        debug_trace("send", h, r);
+        return r;
+}
+
+msg_return_t msg_receive(msg_header_t *h, msg_option_t option, msg_timeout_t timeout_ms) {
+        if (!h || (option & ~(RCV_TIMEOUT | RCV_LARGE)) || h->msg_size < sizeof(*h))
+                return -EINVAL;
+        uint32_t size = h->msg_size;
+        msg_return_t r = msg_call(h, WIRE_MSG_RCV | option, size, h->msg_local_port, size, 0,
+                                  timeout_ms);
+        debug_trace("receive", h, r);
+        return r;
+}
+
+msg_return_t msg_send_receive(msg_header_t *h, msg_option_t option, msg_size_t rcv_size,
+                              port_t rcv_name, msg_timeout_t send_timeout_ms,
+                              msg_timeout_t rcv_timeout_ms) {
+        if (!h || rcv_size < sizeof(*h) ||
+            (option & ~(SEND_TIMEOUT | SEND_NOTIFY | RCV_TIMEOUT | RCV_LARGE)))
+                return -EINVAL;
+        size_t buf = h->msg_size > rcv_size ? h->msg_size : rcv_size;
+        msg_return_t r = msg_call(h, WIRE_MSG_SEND | WIRE_MSG_RCV | option, buf, rcv_name, rcv_size,
+                                  send_timeout_ms, rcv_timeout_ms);
+        debug_trace("send+receive", h, r);
+        return r;
+}
+
+msg_return_t msg_rpc(msg_header_t *h, msg_option_t option, msg_size_t rcv_size,
+                     msg_timeout_t send_timeout_ms, msg_timeout_t rcv_timeout_ms) {
+        if (!h || rcv_size < sizeof(*h) ||
+            (option & ~(SEND_TIMEOUT | RCV_TIMEOUT | RCV_LARGE)))
+                return -EINVAL;
+        port_t reply = h->msg_local_port;
+        bool own = reply == PORT_NULL;
+        if (own) {
+                reply = mach_reply_port();
+                if (reply == PORT_NULL)
+                        return conn_ensure() < 0 ? conn_ensure() : -ENOMEM;
+                h->msg_local_port = reply;
+        }
+        if (MSG_BITS_LOCAL(h->msg_bits) == 0)
+                h->msg_bits |= MSG_BITS(0, MSG_TYPE_MAKE_SEND_ONCE);
+        size_t buf = h->msg_size > rcv_size ? h->msg_size : rcv_size;
+        msg_return_t r = msg_call(h, WIRE_MSG_SEND | WIRE_MSG_RCV | WIRE_MSG_RPC | option, buf,
+                                  reply, rcv_size, send_timeout_ms, rcv_timeout_ms);
+        debug_trace("rpc", h, r);
+        /* A receive that failed may leave a reply in flight to this port. */
+        if (own && (r == RCV_TIMED_OUT || r == RCV_TOO_LARGE))
+                reply_port_discard(reply);
+        return r;
+}

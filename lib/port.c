@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * port.c - the kernel calls: RPCs to a task's kernel port
+ *
+ * Each call is one msg_rpc() to the kernel port named by @task, encoded as
+ * lib/wire/kcall.h and doc/protocol.md describe.  The broker answers in the
+ * same round trip.
+ */
+
+#include <errno.h>
+#include <string.h>
+#include "internal.h"
+#include "kcall.h"
+
+typedef union {
+        msg_header_t h;
+        uint8_t bytes[sizeof(msg_header_t) + MSG_ITEM_SIZE(4 * KCALL_RESULTS_MAX) + MSG_ITEM_SIZE(4)];
+} KcallBuf;
+
+static uint32_t kcall_encode(KcallBuf *b, port_t task, int32_t id, const uint32_t *args,
+                             uint32_t n_args, port_t right, uint32_t right_disp) {
+        uint32_t size = (uint32_t)sizeof(msg_header_t) + MSG_ITEM_SIZE(4 * n_args);
+        if (right_disp)
+                size += MSG_ITEM_SIZE(4);
+        memset(b, 0, sizeof(*b));
+        b->h.msg_size = size;
+        b->h.msg_remote_port = task;
+        b->h.msg_id = id;
+        b->h.msg_bits = MSG_BITS(MSG_TYPE_COPY_SEND, 0);
+        uint8_t *p = b->bytes + sizeof(msg_header_t);
+        msg_type_t t = { MSG_TYPE_INTEGER_32, 0, n_args };
+        memcpy(p, &t, sizeof(t));
+        memcpy(p + sizeof(t), args, 4 * n_args);
+        if (right_disp) {
+                p += MSG_ITEM_SIZE(4 * n_args);
+                msg_type_t rt = { (uint16_t)right_disp, 0, 1 };
+                memcpy(p, &rt, sizeof(rt));
+                memcpy(p + sizeof(rt), &right, 4);
+        }
+        return size;
+}
+
+/**
+ * kcall() - one kernel call
+ * @res: out, @n_res results; res[0] is the kern_return_t
+ * @right, @right_disp: a right to send along (0: none)
+ * @right_out: out, the right the reply carries (may be NULL)
+ *
+ * Return: the call's kern_return_t, a msg_rpc() code, or a negative errno.
+ */
+int kcall(port_t task, int32_t id, const uint32_t *args, uint32_t n_args, int32_t *res,
+          uint32_t n_res, port_t right, uint32_t right_disp, port_t *right_out) {
+        KcallBuf b;
+        if (task == PORT_NULL)
+                return KERN_INVALID_TASK;
+        kcall_encode(&b, task, id, args, n_args, right, right_disp);
+        int r = msg_rpc(&b.h, MSG_OPTION_NONE, sizeof(b), 0, 0);
+        if (r == SEND_INVALID_DEST)
+                return KERN_INVALID_TASK;
+        if (r != 0)
+                return r;
+        WireItemIter it;
+        WireItem item;
+        if (b.h.msg_id != id + KCALL_REPLY_DELTA || b.h.msg_size > sizeof(b))
+                return -EPROTO;
+        wire_item_iter_init(&it, b.bytes, b.h.msg_size);
+        if (!wire_item_next(&it, &item) || item.name != MSG_TYPE_INTEGER_32 || item.number < 1 ||
+            item.number > KCALL_RESULTS_MAX || item.offset + 4 * item.number > b.h.msg_size)
+                return -EPROTO;
+        int32_t tmp[KCALL_RESULTS_MAX] = { 0 };
+        memcpy(tmp, b.bytes + item.offset, 4 * item.number);
+        if (n_res > KCALL_RESULTS_MAX)
+                n_res = KCALL_RESULTS_MAX;
+        memcpy(res, tmp, 4 * n_res);
+        if (right_out) {
+                *right_out = PORT_NULL;
+                if (wire_item_next(&it, &item) && item.number == 1 &&
+                    item.offset + 4 <= b.h.msg_size)
+                        memcpy(right_out, b.bytes + item.offset, 4);
+        }
+        return tmp[0];
+}
+
+/* kcall_simple() - a kernel call whose results nobody waits for (no reply right). */
+void kcall_simple(port_t task, int32_t id, const uint32_t *args, uint32_t n_args) {
+        KcallBuf b;
+        if (task == PORT_NULL)
+                return;
+        kcall_encode(&b, task, id, args, n_args, PORT_NULL, 0);
+        (void)msg_send(&b.h, MSG_OPTION_NONE, 0);
+}
+
+port_t task_self(void) {
+        return conn_self();
+}
+
+port_t task_notify(void) {
+        return conn_notify();
+}
+
+kern_return_t port_allocate(port_t task, port_t *name) {
+        int32_t res[2];
+        if (!name)
+                return -EINVAL;
+        int r = kcall(task, KCALL_PORT_ALLOCATE, NULL, 0, res, 2, 0, 0, NULL);
+        if (r == 0)
+                *name = (port_t)res[1];
+        return r;
+}
+
+kern_return_t port_set_allocate(port_t task, port_set_name_t *set) {
+        int32_t res[2];
+        if (!set)
+                return -EINVAL;
+        int r = kcall(task, KCALL_PORT_SET_ALLOCATE, NULL, 0, res, 2, 0, 0, NULL);
+        if (r == 0)
+                *set = (port_t)res[1];
+        return r;
+}
+
+kern_return_t port_deallocate(port_t task, port_t name) {
+        int32_t res[1];
+        uint32_t args[1] = { name };
+        return kcall(task, KCALL_PORT_DEALLOCATE, args, 1, res, 1, 0, 0, NULL);
+}
+
+kern_return_t port_status(port_t task, port_t name, port_status_t *status) {
+        int32_t res[1 + KCALL_STATUS_FIELDS];
+        uint32_t args[1] = { name };
+        if (!status)
+                return -EINVAL;
+        int r = kcall(task, KCALL_PORT_STATUS, args, 1, res, 1 + KCALL_STATUS_FIELDS, 0, 0, NULL);
+        if (r == 0) {
+                status->backlog = (uint32_t)res[1];
+                status->msgcount = (uint32_t)res[2];
+                status->has_receive = (uint32_t)res[3];
+                status->n_send = (uint32_t)res[4];
+                status->n_send_once = (uint32_t)res[5];
+                status->seqno = (uint32_t)res[6];
+                status->mscount = (uint32_t)res[7];
+                status->set = (port_t)res[8];
+                status->n_blocked = (uint32_t)res[9];
+                status->urefs = (uint32_t)res[10];
+        }
+        return r;
+}
+
+kern_return_t port_set_backlog(port_t task, port_t name, uint32_t backlog) {
+        int32_t res[1];
+        uint32_t args[2] = { name, backlog };
+        return kcall(task, KCALL_PORT_SET_BACKLOG, args, 2, res, 1, 0, 0, NULL);
+}
+
+kern_return_t port_type(port_t task, port_t name, port_type_t *type) {
+        int32_t res[2];
+        uint32_t args[1] = { name };
+        if (!type)
+                return -EINVAL;
+        int r = kcall(task, KCALL_PORT_TYPE, args, 1, res, 2, 0, 0, NULL);
+        if (r == 0)
+                *type = (port_type_t)res[1];
+        return r;
+}
+
+kern_return_t port_set_add(port_t task, port_set_name_t set, port_t port) {
+        int32_t res[1];
+        uint32_t args[2] = { set, port };
+        return kcall(task, KCALL_PORT_SET_ADD, args, 2, res, 1, 0, 0, NULL);
+}
+
+kern_return_t port_set_remove(port_t task, port_t port) {
+        int32_t res[1];
+        uint32_t args[1] = { port };
+        return kcall(task, KCALL_PORT_SET_REMOVE, args, 1, res, 1, 0, 0, NULL);
+}
+
+kern_return_t task_get_bootstrap_port(port_t task, port_t *port) {
+        int32_t res[1];
+        if (!port)
+                return -EINVAL;
+        return kcall(task, KCALL_GET_BOOTSTRAP, NULL, 0, res, 1, 0, 0, port);
+}
+
+kern_return_t machipc_set_bootstrap_port(port_t port) {
+        int32_t res[1];
+        if (port == PORT_NULL)
+                return -EINVAL;
+        return kcall(task_self(), KCALL_SET_BOOTSTRAP, NULL, 0, res, 1, port, MSG_TYPE_MAKE_SEND,
+                     NULL);
+}

@@ -1,0 +1,33 @@
+#pragma once
+/* SPDX-License-Identifier: MIT */
+/* kcall.h - requests to a task's kernel port (see doc/protocol.md, "Kernel calls") */
+
+#include <stdint.h>
+
+/*
+ * A kernel call is an ordinary message to a task's kernel port:
+ *   header (msg_id = KCALL_*, reply port = a send-once right)
+ *   one MSG_TYPE_INTEGER_32 item with the arguments
+ *   for KCALL_SET_BOOTSTRAP: a MSG_TYPE_COPY_SEND (or MAKE_SEND) item
+ * The reply has msg_id + KCALL_REPLY_DELTA and one MSG_TYPE_INTEGER_32 item:
+ * the kern_return_t, then the results; KCALL_GET_BOOTSTRAP adds a
+ * MSG_TYPE_MOVE_SEND item carrying the right.
+ */
+enum {
+        KCALL_PORT_ALLOCATE = 3000,     /* () -> (kr, name) */
+        KCALL_PORT_DEALLOCATE = 3001,   /* (name) -> (kr) */
+        KCALL_PORT_STATUS = 3002,       /* (name) -> (kr, port_status_t fields...) */
+        KCALL_PORT_SET_BACKLOG = 3003,  /* (name, backlog) -> (kr) */
+        KCALL_PORT_SET_ALLOCATE = 3004, /* () -> (kr, name) */
+        KCALL_PORT_SET_ADD = 3005,      /* (set, port) -> (kr) */
+        KCALL_PORT_SET_REMOVE = 3006,   /* (port) -> (kr) */
+        KCALL_PORT_TYPE = 3007,         /* (name) -> (kr, type) */
+        KCALL_GET_BOOTSTRAP = 3010,     /* () -> (kr) + right */
+        KCALL_SET_BOOTSTRAP = 3011,     /* () + right -> (kr) */
+};
+
+#define KCALL_REPLY_DELTA 100
+#define KCALL_ARGS_MAX 4
+#define KCALL_RESULTS_MAX 12
+/* Results of KCALL_PORT_STATUS after kr, in order of port_status_t. */
+#define KCALL_STATUS_FIELDS 10

@@ -344,8 +344,11 @@ static int send_precheck(Peer *peer, const uint8_t *msg, uint32_t option, uint32
         msg_header_t h;
         wire_msg_header_get(msg, &h);
         SpaceEntry *e = space_lookup(peer->space, h.msg_remote_port);
-        if (!e || !(e->bits & ENTRY_SEND))
+        if (!e || !(e->bits & (ENTRY_SEND | ENTRY_RECEIVE)))
                 return 0;       /* copy-in decides */
+        uint32_t disp = MSG_BITS_REMOTE(h.msg_bits);
+        if (disp == MSG_TYPE_MAKE_SEND_ONCE || disp == MSG_TYPE_MOVE_SEND_ONCE)
+                return 0;       /* a send-once message is never refused for room */
         Port *p = e->port;
         if (!p->active || (p->kobject && !p->receiver) || !list_empty(&p->receivers) ||
             !ipc_port_full(p))

@@ -1,0 +1,57 @@
+#pragma once
+/* SPDX-License-Identifier: MIT */
+/* broker.h - test helpers: a real machipcd on a private socket, and task processes */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <machipc/machipc.h>
+
+typedef struct {
+        pid_t pid;
+        char dir[64];
+        char path[128];
+} TestBroker;
+
+/* Spawn machipcd (from $MACHIPC_TEST_BROKER) on a socket in a fresh mkdtemp
+ * directory, wait for READY on its readiness fd, and export MACHIPC_SOCKET.
+ * @extra: more arguments, NULL-terminated (may be NULL). */
+void test_broker_spawn(TestBroker *b, const char *const *extra);
+/* SIGTERM, reap, assert it exited 0 (sanitizer leak reports make it fail). */
+void test_broker_terminate(TestBroker *b);
+/* Start a helper binary with --ready-fd and wait for READY; returns its pid. */
+pid_t test_spawn_ready(const char *path, const char *const *args);
+/* SIGTERM a helper and return its exit status (-1 if killed by a signal). */
+int test_stop(pid_t pid);
+
+/* Run @fn in a child process, a separate task; returns its pid. The child
+ * exits 0 if @fn returns 0, 1 otherwise (and if an assertion fails). */
+pid_t test_fork(int (*fn)(void *), void *arg);
+/* Wait for a child; returns its exit status, or 128+signal. */
+int test_wait(pid_t pid);
+
+/* Rendezvous without a name server: the test's main task registers a port as
+ * the bootstrap port, and children send to it. */
+port_t test_bootstrap_serve(void);
+port_t test_bootstrap_lookup(void);
+
+/* Send a message with one MSG_TYPE_INTEGER_32 value and optionally one right. */
+msg_return_t test_send_int(port_t dest, int32_t id, int32_t value, port_t right, uint16_t disp,
+                           msg_option_t opt, msg_timeout_t timeout);
+/* Receive such a message; *valuep and *rightp may be NULL. */
+msg_return_t test_recv_int(port_t port, int32_t *idp, int32_t *valuep, port_t *rightp,
+                           msg_option_t opt, msg_timeout_t timeout);
+
+uint64_t test_now_ms(void);
+/* Number of open file descriptors of process @pid (0 = self). */
+int test_count_fds(pid_t pid);
+
+typedef struct {
+        msg_header_t head;
+        msg_type_t t;
+        int32_t value;
+        int32_t pad;
+        msg_type_t rt;
+        port_t right;
+        uint32_t pad2;
+} TestIntMsg;

@@ -82,18 +82,31 @@ static int do_deallocate(Space *s, uint32_t name) {
         return KERN_SUCCESS;
 }
 
+static uint32_t list_length(const ListLink *head) {
+        uint32_t n = 0;
+        for (const ListLink *l = head->next; l != head; l = l->next)
+                n++;
+        return n;
+}
+
 static int do_status(Space *s, uint32_t name, int32_t *out) {
         SpaceEntry *e = space_lookup(s, name);
         if (!e)
                 return KERN_INVALID_NAME;
         Port *p = e->port;
-        if ((e->bits & ENTRY_PORT_SET) || !p->active)
+        if (!p->active)
                 return KERN_INVALID_RIGHT;
-        uint32_t set = p->pset && p->receiver == s ? p->pset->receiver_name : 0;
-        uint32_t v[KCALL_STATUS_FIELDS] = {
-                p->qlimit, p->msgcount, p->receiver == s, p->n_srights, p->n_sorights,
-                p->seqno, p->mscount, set, p->n_senders, e->urefs,
-        };
+        uint32_t v[KCALL_STATUS_FIELDS] = { 0 };
+        v[10] = list_length(&p->receivers);
+        if (p->is_set) {
+                for (const ListLink *l = p->members.next; l != &p->members; l = l->next)
+                        v[1] += list_entry(l, Port, member_link)->msgcount;
+        } else {
+                uint32_t set = p->pset && p->receiver == s ? p->pset->receiver_name : 0;
+                uint32_t f[] = { p->qlimit, p->msgcount, p->receiver == s, p->n_srights,
+                                 p->n_sorights, p->seqno, p->mscount, set, p->n_senders, e->urefs };
+                memcpy(v, f, sizeof(f));
+        }
         memcpy(out, v, sizeof(v));
         return KERN_SUCCESS;
 }

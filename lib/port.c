@@ -141,6 +141,7 @@ kern_return_t port_status(port_t task, port_t name, port_status_t *status) {
                 status->set = (port_t)res[8];
                 status->n_blocked = (uint32_t)res[9];
                 status->urefs = (uint32_t)res[10];
+                status->n_receivers = (uint32_t)res[11];
         }
         return r;
 }

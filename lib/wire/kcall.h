@@ -30,4 +30,4 @@ enum {
 #define KCALL_ARGS_MAX 4
 #define KCALL_RESULTS_MAX 12
 /* Results of KCALL_PORT_STATUS after kr, in order of port_status_t. */
-#define KCALL_STATUS_FIELDS 10
+#define KCALL_STATUS_FIELDS 11

@@ -32,6 +32,7 @@ typedef struct {
         port_t set;            /* port set it is in (receiver only), or PORT_NULL */
         uint32_t n_blocked;    /* senders waiting for room */
         uint32_t urefs;        /* the task's user references to its send right */
+        uint32_t n_receivers;  /* receives waiting on it now */
 } port_status_t;
 
 /**
@@ -76,11 +77,13 @@ MACHIPC_EXPORT kern_return_t port_deallocate(port_t task, port_t name);
 
 /**
  * port_status() - the state of a port
- * @task, @name: as port_deallocate(); any right to the port will do
+ * @task, @name: as port_deallocate(); any right to the port will do.  For a
+ *               port set only n_receivers and msgcount (messages waiting in
+ *               its members) are filled in.
  * @status: out
  *
- * Return: KERN_SUCCESS, KERN_INVALID_NAME, KERN_INVALID_RIGHT (a port set or
- * dead name), KERN_INVALID_TASK, -errno.
+ * Return: KERN_SUCCESS, KERN_INVALID_NAME, KERN_INVALID_RIGHT (a dead name),
+ * KERN_INVALID_TASK, -errno.
  */
 MACHIPC_EXPORT kern_return_t port_status(port_t task, port_t name, port_status_t *status);
 

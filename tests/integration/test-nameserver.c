@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: MIT */
+/* test-nameserver.c - the real name server, echo server and client binaries */
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "fixture.h"
+
+static pid_t ns_pid;
+
+static void ns_setup(void) {
+        fixture_setup();
+        const char *const args[] = { NULL };
+        ns_pid = test_spawn_ready(getenv("MACHIPC_TEST_NAMESERVER"), args);
+}
+
+static void ns_teardown(void) {
+        if (ns_pid > 0)
+                ck_assert_int_eq(test_stop(ns_pid), 0);
+        fixture_teardown();
+}
+
+START_TEST(test_check_in_look_up_check_out) {
+        port_t p, q, found;
+        ck_assert_int_eq(port_allocate(task_self(), &p), 0);
+        ck_assert_int_eq(port_allocate(task_self(), &q), 0);
+        ck_assert_int_eq(netname_look_up(PORT_NULL, NULL, "svc", &found), NETNAME_NOT_CHECKED_IN);
+        ck_assert_int_eq(netname_check_in(PORT_NULL, "svc", p, p), NETNAME_SUCCESS);
+        ck_assert_int_eq(netname_check_in(PORT_NULL, "svc", q, q), NETNAME_NAME_IN_USE);
+        ck_assert_int_eq(netname_look_up(PORT_NULL, NULL, "svc", &found), NETNAME_SUCCESS);
+        ck_assert_uint_eq(found, p);    /* our own port: the same name */
+        ck_assert_int_eq(netname_look_up(PORT_NULL, "localhost", "svc", &found), NETNAME_SUCCESS);
+        ck_assert_int_eq(netname_look_up(PORT_NULL, "elsewhere", "svc", &found), NETNAME_NO_SUCH_HOST);
+        ck_assert_int_eq(netname_check_out(PORT_NULL, "svc", q), NETNAME_NOT_YOURS);
+        ck_assert_int_eq(netname_check_out(PORT_NULL, "svc", p), NETNAME_SUCCESS);
+        ck_assert_int_eq(netname_check_out(PORT_NULL, "svc", p), NETNAME_NOT_CHECKED_IN);
+        ck_assert_int_eq(netname_look_up(PORT_NULL, NULL, "svc", &found), NETNAME_NOT_CHECKED_IN);
+        /* Bad arguments are refused before any message. */
+        ck_assert_int_eq(netname_look_up(PORT_NULL, NULL, "", &found), KERN_INVALID_ARGUMENT);
+        char longname[NETNAME_MAX + 4];
+        memset(longname, 'n', sizeof(longname));
+        longname[sizeof(longname) - 1] = 0;
+        ck_assert_int_eq(netname_check_in(PORT_NULL, longname, p, p), KERN_INVALID_ARGUMENT);
+        ck_assert_int_eq(netname_check_in(PORT_NULL, "x", p, PORT_NULL), NETNAME_INVALID_PORT);
+        ck_assert_int_eq(netname_look_up(PORT_NULL, NULL, NULL, &found), KERN_INVALID_ARGUMENT);
+}
+END_TEST
+
+static int check_in_and_wait(void *arg) {
+        (void)arg;
+        port_t p;
+        if (port_allocate(task_self(), &p) != 0)
+                return 1;
+        if (netname_check_in(PORT_NULL, "mortal", PORT_NULL, p) != NETNAME_SUCCESS)
+                return 2;
+        int32_t v;
+        test_recv_int(p, NULL, &v, NULL, 0, 0);
+        return 0;
+}
+
+START_TEST(test_dead_service_forgotten) {
+        pid_t pid = test_fork(check_in_and_wait, NULL);
+        port_t found = PORT_NULL;
+        uint64_t deadline = test_now_ms() + 10000;
+        while (netname_look_up(PORT_NULL, NULL, "mortal", &found) != NETNAME_SUCCESS)
+                ck_assert_uint_lt(test_now_ms(), deadline);
+        kill(pid, SIGKILL);
+        ck_assert_int_eq(test_wait(pid), 128 + SIGKILL);
+        port_t again;
+        ck_assert_int_eq(netname_look_up(PORT_NULL, NULL, "mortal", &again), NETNAME_NOT_CHECKED_IN);
+        /* And the name is free for a new server at once. */
+        port_t p;
+        ck_assert_int_eq(port_allocate(task_self(), &p), 0);
+        ck_assert_int_eq(netname_check_in(PORT_NULL, "mortal", PORT_NULL, p), NETNAME_SUCCESS);
+        ck_assert_int_eq(netname_check_out(PORT_NULL, "mortal", PORT_NULL), NETNAME_SUCCESS);
+}
+END_TEST
+
+START_TEST(test_second_nameserver_refused) {
+        pid_t pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+                execl(getenv("MACHIPC_TEST_NAMESERVER"), "machipc-nameserver", (char *)NULL);
+                _exit(127);
+        }
+        ck_assert_int_eq(test_wait(pid), 1);
+}
+END_TEST
+
+START_TEST(test_restarted_nameserver) {
+        /* A task that cached the old bootstrap port finds the new one. */
+        port_t p, found;
+        ck_assert_int_eq(port_allocate(task_self(), &p), 0);
+        ck_assert_int_eq(netname_check_in(PORT_NULL, "a", PORT_NULL, p), NETNAME_SUCCESS);
+        ck_assert_int_eq(test_stop(ns_pid), 0);
+        ns_pid = 0;
+        ck_assert_int_eq(netname_look_up(PORT_NULL, NULL, "a", &found), NETNAME_NO_SERVER);
+        const char *const args[] = { NULL };
+        ns_pid = test_spawn_ready(getenv("MACHIPC_TEST_NAMESERVER"), args);
+        ck_assert_int_eq(netname_look_up(PORT_NULL, NULL, "a", &found), NETNAME_NOT_CHECKED_IN);
+        ck_assert_int_eq(netname_check_in(PORT_NULL, "a", PORT_NULL, p), NETNAME_SUCCESS);
+}
+END_TEST
+
+/* Run the echo client binary; returns its exit status and its stdout in @out. */
+static int run_client(const char *args, char *out, size_t size) {
+        char cmd[512];
+        snprintf(cmd, sizeof(cmd), "%s %s", getenv("MACHIPC_TEST_ECHO_CLIENT"), args);
+        fflush(NULL);
+        FILE *f = popen(cmd, "r");
+        ck_assert_ptr_nonnull(f);
+        size_t n = fread(out, 1, size - 1, f);
+        out[n] = '\0';
+        int st = pclose(f);
+        return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+START_TEST(test_echo_demo_binaries) {
+        const char *const args[] = { NULL };
+        pid_t echo = test_spawn_ready(getenv("MACHIPC_TEST_ECHO_SERVER"), args);
+        char out[4096];
+        ck_assert_int_eq(run_client("echo 'hello, mailbox'", out, sizeof(out)), 0);
+        ck_assert_str_eq(out, "echo: hello, mailbox\n");
+        ck_assert_int_eq(run_client("calc 6 x 7", out, sizeof(out)), 0);
+        ck_assert_str_eq(out, "calc: 6 * 7 = 42\n");
+        ck_assert_int_eq(run_client("calc -9 / 2", out, sizeof(out)), 0);
+        ck_assert_str_eq(out, "calc: -9 / 2 = -4\n");
+        ck_assert_int_eq(run_client("calc 1 / 0", out, sizeof(out)), 3);
+        ck_assert_str_eq(out, "calc: 1 / 0 = error (division by zero)\n");
+        ck_assert_int_eq(run_client("calc 9223372036854775807 + 1", out, sizeof(out)), 3);
+        ck_assert_int_eq(run_client("calc 1 ^ 1", out, sizeof(out)), 3);
+        ck_assert_int_eq(run_client("--count 200 calc 2 + 2", out, sizeof(out)), 0);
+        ck_assert_int_eq(run_client("bogus", out, sizeof(out)), 2);
+        ck_assert_int_eq(run_client("--wait 50 --name nobody echo x 2>/dev/null", out, sizeof(out)), 1);
+        ck_assert_int_eq(test_stop(echo), 0);
+        /* The server checked out on its way down. */
+        port_t found;
+        ck_assert_int_eq(netname_look_up(PORT_NULL, NULL, "echo", &found), NETNAME_NOT_CHECKED_IN);
+}
+END_TEST
+
+START_TEST(test_no_nameserver) {
+        ck_assert_int_eq(test_stop(ns_pid), 0);
+        ns_pid = 0;
+        port_t found;
+        ck_assert_int_eq(netname_look_up(PORT_NULL, NULL, "x", &found), NETNAME_NO_SERVER);
+        port_t bp = 99;
+        ck_assert_int_eq(task_get_bootstrap_port(task_self(), &bp), KERN_SUCCESS);
+        ck_assert_uint_eq(bp, PORT_NULL);
+}
+END_TEST
+
+int main(void) {
+        Suite *s = suite_create("Name server");
+        TCase *tc = tcase_create("nameserver");
+        tcase_add_checked_fixture(tc, ns_setup, ns_teardown);
+        tcase_set_timeout(tc, 60);
+        ADD_TEST(tc, test_check_in_look_up_check_out);
+        ADD_TEST(tc, test_dead_service_forgotten);
+        ADD_TEST(tc, test_second_nameserver_refused);
+        ADD_TEST(tc, test_restarted_nameserver);
+        ADD_TEST(tc, test_echo_demo_binaries);
+        ADD_TEST(tc, test_no_nameserver);
+        suite_add_tcase(s, tc);
+        return run_suite(s);
+}

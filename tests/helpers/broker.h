@@ -10,7 +10,7 @@
 typedef struct {
         pid_t pid;
         char dir[64];
-        char path[128];
+        char path[96];
 } TestBroker;
 
 /* Spawn machipcd (from $MACHIPC_TEST_BROKER) on a socket in a fresh mkdtemp

@@ -1,0 +1,406 @@
+/* SPDX-License-Identifier: MIT */
+/* test-broker.c - machipcd itself: command line, socket, lifecycle, hostile input */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "fixture.h"
+#include "wire.h"
+
+static int run(const char *args, char *out, size_t size) {
+        char cmd[512];
+        snprintf(cmd, sizeof(cmd), "%s %s 2>&1", getenv("MACHIPC_TEST_BROKER"), args);
+        fflush(NULL);
+        FILE *f = popen(cmd, "r");
+        ck_assert_ptr_nonnull(f);
+        size_t n = fread(out, 1, size - 1, f);
+        out[n] = '\0';
+        int st = pclose(f);
+        return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+START_TEST(test_help_version_usage) {
+        char out[4096];
+        ck_assert_int_eq(run("--help", out, sizeof(out)), 0);
+        ck_assert_ptr_nonnull(strstr(out, "--socket"));
+        ck_assert_ptr_nonnull(strstr(out, "--ready-fd"));
+        ck_assert_int_eq(run("--version", out, sizeof(out)), 0);
+        ck_assert_ptr_nonnull(strstr(out, "machipcd 0."));
+        ck_assert_int_eq(run("--bogus", out, sizeof(out)), 2);
+        ck_assert_int_eq(run("--max-tasks=0", out, sizeof(out)), 2);
+        ck_assert_int_eq(run("extra", out, sizeof(out)), 2);
+}
+END_TEST
+
+START_TEST(test_socket_permissions) {
+        TestBroker b;
+        test_broker_spawn(&b, NULL);
+        struct stat st;
+        ck_assert_int_eq(stat(b.path, &st), 0);
+        ck_assert(S_ISSOCK(st.st_mode));
+        ck_assert_uint_eq(st.st_mode & 0777, 0600);
+        test_broker_terminate(&b);
+        /* The default directory is made 0700. */
+        char dir[64] = "/tmp/machipc-home-XXXXXX";
+        ck_assert_ptr_nonnull(mkdtemp(dir));
+        setenv("XDG_RUNTIME_DIR", dir, 1);
+        unsetenv(MACHIPC_SOCKET_ENV);
+        int fds[2];
+        ck_assert_int_eq(pipe(fds), 0);
+        pid_t pid = fork();
+        if (pid == 0) {
+                char arg[32];
+                snprintf(arg, sizeof(arg), "--ready-fd=%d", fds[1]);
+                close(fds[0]);
+                execl(getenv("MACHIPC_TEST_BROKER"), "machipcd", "-q", arg, (char *)NULL);
+                _exit(127);
+        }
+        close(fds[1]);
+        char buf[16] = { 0 };
+        ck_assert_int_eq(read(fds[0], buf, 8), 8);
+        close(fds[0]);
+        char sub[128], sock[160];
+        snprintf(sub, sizeof(sub), "%s/machipc", dir);
+        snprintf(sock, sizeof(sock), "%s/socket", sub);
+        ck_assert_int_eq(stat(sub, &st), 0);
+        ck_assert_uint_eq(st.st_mode & 0777, 0700);
+        ck_assert_int_eq(stat(sock, &st), 0);
+        ck_assert_uint_eq(st.st_mode & 0777, 0600);
+        ck_assert_int_eq(test_stop(pid), 0);
+        ck_assert_int_ne(access(sock, F_OK), 0);
+        rmdir(sub);
+        rmdir(dir);
+}
+END_TEST
+
+START_TEST(test_refuses_live_broker_replaces_stale) {
+        TestBroker b;
+        test_broker_spawn(&b, NULL);
+        char out[4096], args[256];
+        snprintf(args, sizeof(args), "-s %s", b.path);
+        ck_assert_int_eq(run(args, out, sizeof(out)), 1);
+        ck_assert_ptr_nonnull(strstr(out, "another machipcd is running"));
+        /* The live broker is unharmed. */
+        ck_assert_int_eq(machipc_connect(b.path), 0);
+        port_t p;
+        ck_assert_int_eq(port_allocate(task_self(), &p), 0);
+        machipc_disconnect();
+        /* SIGKILL leaves a stale socket; a new broker replaces it. */
+        kill(b.pid, SIGKILL);
+        ck_assert_int_eq(test_wait(b.pid), 128 + SIGKILL);
+        ck_assert_int_eq(access(b.path, F_OK), 0);
+        TestBroker b2 = b;
+        b2.pid = test_spawn_ready(getenv("MACHIPC_TEST_BROKER"),
+                                  (const char *const[]){ "-s", b.path, "-q", NULL });
+        ck_assert_int_eq(machipc_connect(b.path), 0);
+        ck_assert_int_eq(port_allocate(task_self(), &p), 0);
+        test_broker_terminate(&b2);
+}
+END_TEST
+
+START_TEST(test_sigint_clean_exit) {
+        TestBroker b;
+        test_broker_spawn(&b, NULL);
+        ck_assert_int_eq(machipc_connect(b.path), 0);
+        machipc_disconnect();
+        kill(b.pid, SIGINT);
+        ck_assert_int_eq(test_wait(b.pid), 0);
+        ck_assert_int_ne(access(b.path, F_OK), 0);
+        rmdir(b.dir);
+}
+END_TEST
+
+START_TEST(test_client_sees_broker_exit) {
+        TestBroker b;
+        test_broker_spawn(&b, NULL);
+        ck_assert_int_eq(machipc_connect(b.path), 0);
+        port_t p;
+        ck_assert_int_eq(port_allocate(task_self(), &p), 0);
+        kill(b.pid, SIGTERM);
+        ck_assert_int_eq(test_wait(b.pid), 0);
+        ck_assert_int_eq(port_allocate(task_self(), &p), -ECONNRESET);
+        ck_assert_int_eq(test_send_int(p, 1, 1, 0, 0, 0, 0), -ECONNRESET);
+        machipc_disconnect();
+        /* With no broker, connecting fails with a clear errno. */
+        ck_assert_int_eq(port_allocate(task_self(), &p), KERN_INVALID_TASK);
+        ck_assert_int_eq(machipc_connect(b.path), -ENOENT);
+        rmdir(b.dir);
+}
+END_TEST
+
+/* A raw connection to the broker, for speaking the protocol badly. */
+static int raw_connect(void) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", fixture_broker.path);
+        int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+        return fd;
+}
+
+/* The broker hangs up on @fd (after any replies). */
+static void assert_dropped(int fd) {
+        uint8_t buf[256];
+        struct timeval tv = { 10, 0 };
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        ssize_t n;
+        while ((n = recv(fd, buf, sizeof(buf), 0)) > 0)
+                ;
+        ck_assert_int_eq(n, 0);
+        close(fd);
+}
+
+static void send_raw(int fd, const void *data, size_t len) {
+        ck_assert_int_eq(send(fd, data, len, MSG_NOSIGNAL), (ssize_t)len);
+}
+
+static void hello_frame(uint8_t *out, uint16_t major, uint32_t magic) {
+        WireHeader h = { .size = WIRE_HDR_SIZE + WIRE_HELLO_SIZE, .op = WIRE_OP_HELLO, .serial = 1 };
+        WireHello m = { .magic = magic, .major = major };
+        wire_header_encode(out, &h);
+        wire_hello_encode(out + WIRE_HDR_SIZE, &m);
+}
+
+/* A handshaken raw connection. */
+static int raw_task(void) {
+        int fd = raw_connect();
+        uint8_t f[64];
+        hello_frame(f, WIRE_VERSION_MAJOR, WIRE_MAGIC);
+        send_raw(fd, f, WIRE_HDR_SIZE + WIRE_HELLO_SIZE);
+        uint8_t in[128];
+        ck_assert_int_eq(recv(fd, in, sizeof(in), 0), WIRE_HDR_SIZE + WIRE_HELLO_REPLY_SIZE);
+        return fd;
+}
+
+/* The broker still serves a well-behaved task. */
+static void assert_alive(void) {
+        port_t p;
+        ck_assert_int_eq(port_allocate(task_self(), &p), KERN_SUCCESS);
+        ck_assert_int_eq(port_deallocate(task_self(), p), KERN_SUCCESS);
+}
+
+START_TEST(test_bad_handshakes) {
+        uint8_t f[256];
+        int fd;
+
+        fd = raw_connect();     /* garbage */
+        memset(f, 0xee, 64);
+        send_raw(fd, f, 64);
+        assert_dropped(fd);
+
+        fd = raw_connect();     /* wrong magic */
+        hello_frame(f, WIRE_VERSION_MAJOR, 0x12345678);
+        send_raw(fd, f, WIRE_HDR_SIZE + WIRE_HELLO_SIZE);
+        assert_dropped(fd);
+
+        fd = raw_connect();     /* a version we do not speak: told so, then dropped */
+        hello_frame(f, WIRE_VERSION_MAJOR + 1, WIRE_MAGIC);
+        send_raw(fd, f, WIRE_HDR_SIZE + WIRE_HELLO_SIZE);
+        uint8_t in[128];
+        ck_assert_int_eq(recv(fd, in, sizeof(in), 0), WIRE_HDR_SIZE + WIRE_HELLO_REPLY_SIZE);
+        WireHelloReply rep;
+        ck_assert_int_eq(wire_hello_reply_decode(in + WIRE_HDR_SIZE, WIRE_HELLO_REPLY_SIZE, &rep), 0);
+        ck_assert_uint_eq(rep.status, KERN_FAILURE);
+        ck_assert_uint_eq(rep.major, WIRE_VERSION_MAJOR);
+        assert_dropped(fd);
+
+        fd = raw_connect();     /* a request before the handshake */
+        WireHeader h = { .size = WIRE_HDR_SIZE, .op = WIRE_OP_REPLY_PORT, .serial = 5 };
+        wire_header_encode(f, &h);
+        send_raw(fd, f, WIRE_HDR_SIZE);
+        assert_dropped(fd);
+
+        fd = raw_connect();     /* truncated header */
+        send_raw(fd, f, 7);
+        assert_dropped(fd);
+
+        fd = raw_connect();     /* connect and close at once */
+        close(fd);
+        assert_alive();
+}
+END_TEST
+
+START_TEST(test_bad_frames_after_handshake) {
+        uint8_t f[256];
+        int fd;
+        WireHeader h;
+
+        fd = raw_task();        /* length that lies */
+        h = (WireHeader){ .size = 200, .op = WIRE_OP_REPLY_PORT, .serial = 2 };
+        wire_header_encode(f, &h);
+        send_raw(fd, f, WIRE_HDR_SIZE);
+        assert_dropped(fd);
+
+        fd = raw_task();        /* unknown op */
+        h = (WireHeader){ .size = WIRE_HDR_SIZE, .op = 0x77, .serial = 2 };
+        wire_header_encode(f, &h);
+        send_raw(fd, f, WIRE_HDR_SIZE);
+        assert_dropped(fd);
+
+        fd = raw_task();        /* a second handshake */
+        hello_frame(f, WIRE_VERSION_MAJOR, WIRE_MAGIC);
+        send_raw(fd, f, WIRE_HDR_SIZE + WIRE_HELLO_SIZE);
+        assert_dropped(fd);
+
+        fd = raw_task();        /* a message request with unknown options */
+        h = (WireHeader){ .size = WIRE_HDR_SIZE + WIRE_MSG_REQ_SIZE, .op = WIRE_OP_MSG, .serial = 2 };
+        wire_header_encode(f, &h);
+        WireMsgReq q = { .option = WIRE_MSG_RCV | 0x01000000 };
+        wire_msg_req_encode(f + WIRE_HDR_SIZE, &q);
+        send_raw(fd, f, h.size);
+        assert_dropped(fd);
+
+        fd = raw_task();        /* a send request without a message */
+        q = (WireMsgReq){ .option = WIRE_MSG_SEND };
+        wire_msg_req_encode(f + WIRE_HDR_SIZE, &q);
+        send_raw(fd, f, h.size);
+        assert_dropped(fd);
+
+        fd = raw_task();        /* reserved header bits */
+        h = (WireHeader){ .size = WIRE_HDR_SIZE, .op = WIRE_OP_REPLY_PORT, .serial = 2, .flags = 1 };
+        wire_header_encode(f, &h);
+        send_raw(fd, f, WIRE_HDR_SIZE);
+        assert_dropped(fd);
+
+        fd = raw_task();        /* a frame larger than any allowed */
+        uint8_t *big = calloc(1, WIRE_FRAME_MAX + 64);
+        h = (WireHeader){ .size = WIRE_FRAME_MAX + 64, .op = WIRE_OP_MSG, .serial = 2 };
+        wire_header_encode(big, &h);
+        send_raw(fd, big, WIRE_FRAME_MAX + 64);
+        free(big);
+        assert_dropped(fd);
+
+        fd = raw_task();        /* a descriptor nobody declared */
+        int devnull = open("/dev/null", O_RDONLY);
+        h = (WireHeader){ .size = WIRE_HDR_SIZE, .op = WIRE_OP_REPLY_PORT, .serial = 2 };
+        wire_header_encode(f, &h);
+        struct iovec iov = { f, WIRE_HDR_SIZE };
+        union {
+                struct cmsghdr c;
+                char b[CMSG_SPACE(sizeof(int))];
+        } ctl;
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b,
+                             .msg_controllen = sizeof(ctl.b) };
+        struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+        cm->cmsg_level = SOL_SOCKET;
+        cm->cmsg_type = SCM_RIGHTS;
+        cm->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(cm), &devnull, sizeof(int));
+        ck_assert_int_eq(sendmsg(fd, &mh, MSG_NOSIGNAL), WIRE_HDR_SIZE);
+        close(devnull);
+        assert_dropped(fd);
+
+        assert_alive();
+}
+END_TEST
+
+START_TEST(test_malformed_message_gets_code) {
+        /* A malformed message is answered with a code; the task stays. */
+        int fd = raw_task();
+        uint8_t f[256] = { 0 };
+        msg_header_t mh = { .msg_size = 33, .msg_remote_port = 0x100 };
+        WireHeader h = { .size = WIRE_HDR_SIZE + WIRE_MSG_REQ_SIZE + 36, .op = WIRE_OP_MSG, .serial = 9 };
+        wire_header_encode(f, &h);
+        WireMsgReq q = { .option = WIRE_MSG_SEND };
+        wire_msg_req_encode(f + WIRE_HDR_SIZE, &q);
+        memcpy(f + WIRE_HDR_SIZE + WIRE_MSG_REQ_SIZE, &mh, sizeof(mh));
+        send_raw(fd, f, h.size);
+        uint8_t in[256];
+        ssize_t n = recv(fd, in, sizeof(in), 0);
+        ck_assert_int_eq(n, WIRE_HDR_SIZE + WIRE_MSG_REPLY_SIZE);
+        WireHeader rh;
+        WireMsgReply rep;
+        ck_assert_int_eq(wire_header_decode(in, (size_t)n, &rh), 0);
+        ck_assert_uint_eq(rh.serial, 9);
+        ck_assert_int_eq(wire_msg_reply_decode(in + WIRE_HDR_SIZE, (size_t)n - WIRE_HDR_SIZE, &rep), 0);
+        ck_assert_uint_eq(rep.status, SEND_MSG_TOO_SMALL);
+        /* The same connection still works. */
+        h = (WireHeader){ .size = WIRE_HDR_SIZE, .op = WIRE_OP_REPLY_PORT, .serial = 10 };
+        wire_header_encode(f, &h);
+        send_raw(fd, f, WIRE_HDR_SIZE);
+        ck_assert_int_eq(recv(fd, in, sizeof(in), 0), WIRE_HDR_SIZE + WIRE_REPLY_PORT_REPLY_SIZE);
+        ck_assert_uint_eq(wire_get_le32(in + WIRE_HDR_SIZE), 0);
+        close(fd);
+        assert_alive();
+}
+END_TEST
+
+START_TEST(test_task_that_stops_reading) {
+        /* A task that floods requests without reading replies is dropped
+         * instead of growing the broker; others are served throughout. */
+        int fd = raw_task();
+        int one = 1 << 12;
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &one, sizeof(one));
+        uint8_t f[WIRE_HDR_SIZE];
+        fcntl(fd, F_SETFL, O_NONBLOCK);
+        uint64_t deadline = test_now_ms() + 20000;
+        int sent = 0;
+        for (uint32_t serial = 2;; serial++) {
+                WireHeader h = { .size = WIRE_HDR_SIZE, .op = WIRE_OP_REPLY_PORT, .serial = serial };
+                wire_header_encode(f, &h);
+                ssize_t r = send(fd, f, sizeof(f), MSG_NOSIGNAL);
+                if (r < 0 && (errno == EPIPE || errno == ECONNRESET))
+                        break;  /* dropped */
+                if (r > 0)
+                        sent++;
+                if (r < 0 && errno == EAGAIN)
+                        assert_alive();  /* the broker serves others meanwhile */
+                ck_assert_msg(test_now_ms() < deadline, "flooding task was never dropped (%d sent)", sent);
+        }
+        close(fd);
+        assert_alive();
+}
+END_TEST
+
+START_TEST(test_task_limit) {
+        TestBroker b;
+        test_broker_spawn(&b, (const char *const[]){ "--max-tasks=2", NULL });
+        int fds[3];
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", b.path);
+        for (int i = 0; i < 3; i++) {
+                fds[i] = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+                ck_assert_int_eq(connect(fds[i], (struct sockaddr *)&sa, sizeof(sa)), 0);
+                uint8_t f[64], in[128];
+                hello_frame(f, WIRE_VERSION_MAJOR, WIRE_MAGIC);
+                send(fds[i], f, WIRE_HDR_SIZE + WIRE_HELLO_SIZE, MSG_NOSIGNAL);
+                ssize_t n = recv(fds[i], in, sizeof(in), 0);
+                if (i < 2)
+                        ck_assert_int_eq(n, WIRE_HDR_SIZE + WIRE_HELLO_REPLY_SIZE);
+                else
+                        ck_assert_int_le(n, 0);         /* refused */
+        }
+        for (int i = 0; i < 3; i++)
+                close(fds[i]);
+        test_broker_terminate(&b);
+}
+END_TEST
+
+int main(void) {
+        Suite *s = suite_create("Broker");
+        TCase *plain = tcase_create("lifecycle");
+        tcase_set_timeout(plain, 60);
+        ADD_TEST(plain, test_help_version_usage);
+        ADD_TEST(plain, test_socket_permissions);
+        ADD_TEST(plain, test_refuses_live_broker_replaces_stale);
+        ADD_TEST(plain, test_sigint_clean_exit);
+        ADD_TEST(plain, test_client_sees_broker_exit);
+        ADD_TEST(plain, test_task_limit);
+        suite_add_tcase(s, plain);
+        TCase *tc = tcase_create("hostile");
+        tcase_add_checked_fixture(tc, fixture_setup, fixture_teardown);
+        tcase_set_timeout(tc, 60);
+        ADD_TEST(tc, test_bad_handshakes);
+        ADD_TEST(tc, test_bad_frames_after_handshake);
+        ADD_TEST(tc, test_malformed_message_gets_code);
+        ADD_TEST(tc, test_task_that_stops_reading);
+        suite_add_tcase(s, tc);
+        return run_suite(s);
+}

@@ -555,6 +555,7 @@ static void peer_on_read(evutil_socket_t fd, short what, void *userdata) {
                         peer_kill(peer, "read error");
                 else
                         peer_dispatch(peer, b->rx, len);
-                broker_settle(b);
         }
+        /* Only now: settling may free this peer. */
+        broker_settle(b);
 }

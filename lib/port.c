@@ -30,7 +30,8 @@ static uint32_t kcall_encode(KcallBuf *b, port_t task, int32_t id, const uint32_
         uint8_t *p = b->bytes + sizeof(msg_header_t);
         msg_type_t t = { MSG_TYPE_INTEGER_32, 0, n_args };
         memcpy(p, &t, sizeof(t));
-        memcpy(p + sizeof(t), args, 4 * n_args);
+        if (n_args)
+                memcpy(p + sizeof(t), args, 4 * n_args);
         if (right_disp) {
                 p += MSG_ITEM_SIZE(4 * n_args);
                 msg_type_t rt = { (uint16_t)right_disp, 0, 1 };

@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-PACKAGES=(gcc meson ninja-build pkg-config libevent-dev check)
+PACKAGES=(gcc g++ meson ninja-build pkg-config libevent-dev check binutils)
 
 log() { printf '==> %s\n' "$*"; }
 

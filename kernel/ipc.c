@@ -408,3 +408,35 @@ int ipc_send_kernel(Port *dest, int32_t id, const void *body, uint32_t body_size
         k->from_kernel = true;
         return ipc_send(k, NULL, 0, 0, NULL);
 }
+
+/**
+ * ipc_space_terminate() - release every right @s holds, as when a Mach task
+ * terminates: its ports die (their queues destroyed, waiters woken), its send
+ * rights go, its unused send-once rights send send-once notifications.  The
+ * space is empty afterwards; a SEND_NOTIFY message it left stays queued.
+ */
+void ipc_space_terminate(Space *s) {
+        for (uint32_t i = 1; i < s->n_slots; i++) {
+                SpaceEntry *e = &s->entries[i];
+                if (!e->name)
+                        continue;
+                Port *p = e->port;
+                if (e->bits & ENTRY_SEND)
+                        p->n_srights--;
+                if (e->bits & ENTRY_SEND_ONCE) {
+                        p->n_sorights--;
+                        if (p->active)
+                                ipc_send_kernel(p, NOTIFY_SEND_ONCE, NULL, 0);
+                }
+                if (e->bits & (ENTRY_RECEIVE | ENTRY_PORT_SET)) {
+                        p->receiver = NULL;
+                        ipc_port_destroy(p);
+                }
+                space_dealloc(s, e);
+        }
+        if (s->pending_notify) {
+                /* The message stays with the broker; nobody is left to notify. */
+                s->pending_notify->accept_space = NULL;
+                s->pending_notify = NULL;
+        }
+}

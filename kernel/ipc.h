@@ -56,4 +56,5 @@ void ipc_admit_senders(Port *port);
 void ipc_serve_receivers(Port *port);
 int ipc_send_kernel(Port *dest, int32_t id, const void *body, uint32_t body_size);
 void right_release(Port *port, uint8_t kind);
+void ipc_space_terminate(Space *space);
 bool ipc_port_full(const Port *port);

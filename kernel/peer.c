@@ -66,33 +66,6 @@ static void req_disarm(PeerReq *r) {
         }
 }
 
-/* Everything the space holds goes, as when a Mach task terminates. */
-static void space_terminate(Space *s) {
-        for (uint32_t i = 1; i < s->n_slots; i++) {
-                SpaceEntry *e = &s->entries[i];
-                if (!e->name)
-                        continue;
-                Port *p = e->port;
-                if (e->bits & ENTRY_SEND)
-                        p->n_srights--;
-                if (e->bits & ENTRY_SEND_ONCE) {
-                        p->n_sorights--;
-                        if (p->active)
-                                ipc_send_kernel(p, NOTIFY_SEND_ONCE, NULL, 0);
-                }
-                if (e->bits & (ENTRY_RECEIVE | ENTRY_PORT_SET)) {
-                        p->receiver = NULL;
-                        ipc_port_destroy(p);
-                }
-                space_dealloc(s, e);
-        }
-        if (s->pending_notify) {
-                /* The message stays with the broker; nobody is left to notify. */
-                s->pending_notify->accept_space = NULL;
-                s->pending_notify = NULL;
-        }
-}
-
 /**
  * peer_free() - tear a task down: abort its calls, destroy its rights
  *
@@ -117,7 +90,7 @@ void peer_free(Peer *peer) {
                 peer->kernel_port = port_unref(peer->kernel_port);
         }
         if (peer->space) {
-                space_terminate(peer->space);
+                ipc_space_terminate(peer->space);
                 space_free(peer->space);
         }
         peer->notify_port = port_unref(peer->notify_port);

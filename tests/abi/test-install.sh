@@ -1,0 +1,43 @@
+#!/bin/sh
+# test-install.sh BUILD_DIR SOURCE_DIR - install into a scratch root, then build
+# and run a program against it with pkg-config only; check the headers compile
+# alone as C99 and C++, and that the library exports exactly libmachipc.sym.
+set -eu
+build=$1
+src=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+meson install -C "$build" --destdir "$tmp/root" --no-rebuild --quiet >/dev/null
+pc=$(find "$tmp/root" -name libmachipc.pc | head -n1)
+[ -n "$pc" ] || { echo "libmachipc.pc not installed"; exit 1; }
+export PKG_CONFIG_PATH="$(dirname "$pc")" PKG_CONFIG_SYSROOT_DIR="$tmp/root"
+libdir=$(dirname "$(find "$tmp/root" -name 'libmachipc.so' | head -n1)")
+
+cc -std=c11 -Wall -Wextra -Werror $(pkg-config --cflags libmachipc) "$src/tests/abi/outside.c" \
+   -o "$tmp/outside" $(pkg-config --libs libmachipc)
+LD_LIBRARY_PATH="$libdir" "$tmp/outside" | grep -q 'outside: ok'
+
+# Static linking against the installed archive works too.
+cc -std=c11 $(pkg-config --cflags libmachipc) "$src/tests/abi/outside.c" -o "$tmp/outside-static" \
+   "$libdir/libmachipc.a" -lpthread
+"$tmp/outside-static" | grep -q 'outside: ok'
+
+# pkgconf prefixes variables with the sysroot already.
+inc=$(pkg-config --variable=includedir libmachipc)
+for h in "$inc"/machipc/*.h; do
+  printf '#include <machipc/%s>\n#include <machipc/%s>\n' "$(basename "$h")" "$(basename "$h")" >"$tmp/h.c"
+  cc -std=c99 -Wall -Wextra -pedantic -Werror -I"$inc" -fsyntax-only "$tmp/h.c"
+  if command -v c++ >/dev/null 2>&1; then
+    c++ -x c++ -Wall -Wextra -Werror -I"$inc" -fsyntax-only "$tmp/h.c"
+  fi
+done
+
+# Exports == the version script's global list.
+nm -D --defined-only "$libdir/libmachipc.so" | awk '$2 ~ /^[TDBRW]$/ {print $3}' | sed 's/@.*//' | sort >"$tmp/exported"
+sed -n '/global:/,/local:/p' "$src/lib/libmachipc.sym" | grep -E '^\s+[a-z_]+;' | tr -d ' \t;' | sort >"$tmp/declared"
+if ! diff -u "$tmp/declared" "$tmp/exported"; then
+  echo "exported symbols differ from libmachipc.sym"
+  exit 1
+fi
+echo "install, pkg-config, headers and exports: ok"

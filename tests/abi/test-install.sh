@@ -1,10 +1,13 @@
 #!/bin/sh
-# test-install.sh BUILD_DIR SOURCE_DIR - install into a scratch root, then build
+# test-install.sh BUILD_DIR SOURCE_DIR [SANITIZE] - install into a scratch root, then build
 # and run a program against it with pkg-config only; check the headers compile
 # alone as C99 and C++, and that the library exports exactly libmachipc.sym.
 set -eu
 build=$1
 src=$2
+# A sanitized library needs its runtime in the program too.
+san=""
+case "${3:-none}" in none|"") ;; *) san="-fsanitize=$3" ;; esac
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -14,12 +17,12 @@ pc=$(find "$tmp/root" -name libmachipc.pc | head -n1)
 export PKG_CONFIG_PATH="$(dirname "$pc")" PKG_CONFIG_SYSROOT_DIR="$tmp/root"
 libdir=$(dirname "$(find "$tmp/root" -name 'libmachipc.so' | head -n1)")
 
-cc -std=c11 -Wall -Wextra -Werror $(pkg-config --cflags libmachipc) "$src/tests/abi/outside.c" \
+cc -std=c11 -Wall -Wextra -Werror $san $(pkg-config --cflags libmachipc) "$src/tests/abi/outside.c" \
    -o "$tmp/outside" $(pkg-config --libs libmachipc)
 LD_LIBRARY_PATH="$libdir" "$tmp/outside" | grep -q 'outside: ok'
 
 # Static linking against the installed archive works too.
-cc -std=c11 $(pkg-config --cflags libmachipc) "$src/tests/abi/outside.c" -o "$tmp/outside-static" \
+cc -std=c11 $san $(pkg-config --cflags libmachipc) "$src/tests/abi/outside.c" -o "$tmp/outside-static" \
    "$libdir/libmachipc.a" -lpthread
 "$tmp/outside-static" | grep -q 'outside: ok'
 

@@ -383,6 +383,28 @@ START_TEST(test_task_limit) {
 }
 END_TEST
 
+START_TEST(test_name_quota) {
+        TestBroker b;
+        test_broker_spawn(&b, (const char *const[]){ "--max-names=16", NULL });
+        ck_assert_int_eq(machipc_connect(b.path), 0);
+        port_t p, first = PORT_NULL;
+        int n = 0;
+        kern_return_t kr;
+        while ((kr = port_allocate(task_self(), &p)) == KERN_SUCCESS) {
+                if (!first)
+                        first = p;
+                n++;
+                ck_assert_int_lt(n, 16);
+        }
+        ck_assert_int_eq(kr, KERN_NO_SPACE);
+        ck_assert_int_eq(port_set_allocate(task_self(), &p), KERN_NO_SPACE);
+        /* Freeing a name makes room again. */
+        ck_assert_int_eq(port_deallocate(task_self(), first), KERN_SUCCESS);
+        ck_assert_int_eq(port_allocate(task_self(), &p), KERN_SUCCESS);
+        test_broker_terminate(&b);
+}
+END_TEST
+
 int main(void) {
         Suite *s = suite_create("Broker");
         TCase *plain = tcase_create("lifecycle");
@@ -393,6 +415,7 @@ int main(void) {
         ADD_TEST(plain, test_sigint_clean_exit);
         ADD_TEST(plain, test_client_sees_broker_exit);
         ADD_TEST(plain, test_task_limit);
+        ADD_TEST(plain, test_name_quota);
         suite_add_tcase(s, plain);
         TCase *tc = tcase_create("hostile");
         tcase_add_checked_fixture(tc, fixture_setup, fixture_teardown);

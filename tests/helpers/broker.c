@@ -28,6 +28,16 @@ uint64_t test_now_ms(void) {
         return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+int test_run_capture(const char *cmd, char *out, size_t size) {
+        fflush(NULL);
+        FILE *f = popen(cmd, "r");
+        ck_assert_ptr_nonnull(f);
+        size_t n = fread(out, 1, size - 1, f);
+        out[n] = '\0';
+        int st = pclose(f);
+        return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
 int test_count_fds(pid_t pid) {
         char path[64];
         snprintf(path, sizeof(path), pid ? "/proc/%d/fd" : "/proc/self/fd", (int)pid);

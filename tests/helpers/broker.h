@@ -3,6 +3,7 @@
 /* broker.h - test helpers: a real machipcd on a private socket, and task processes */
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include <machipc/machipc.h>
@@ -41,6 +42,9 @@ msg_return_t test_send_int(port_t dest, int32_t id, int32_t value, port_t right,
 /* Receive such a message; *valuep and *rightp may be NULL. */
 msg_return_t test_recv_int(port_t port, int32_t *idp, int32_t *valuep, port_t *rightp,
                            msg_option_t opt, msg_timeout_t timeout);
+
+/* Run a shell command; its stdout goes to @out.  Returns its exit status. */
+int test_run_capture(const char *cmd, char *out, size_t size);
 
 uint64_t test_now_ms(void);
 /* Number of open file descriptors of process @pid (0 = self). */

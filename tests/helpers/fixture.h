@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include "broker.h"
+#include "suite.h"
 
 static TestBroker fixture_broker;
 static int fixture_fds;
@@ -26,15 +27,6 @@ static inline void fixture_teardown(void) {
                 usleep(1000);
         ck_assert_int_le(n, fixture_fds);
         test_broker_terminate(&fixture_broker);
-}
-
-/* Run a suite with CK_FORK; returns the process exit status. */
-static inline int run_suite(Suite *s) {
-        SRunner *sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
 #define ADD_TEST(tc, fn) tcase_add_test(tc, fn)

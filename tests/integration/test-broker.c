@@ -17,13 +17,7 @@
 static int run(const char *args, char *out, size_t size) {
         char cmd[512];
         snprintf(cmd, sizeof(cmd), "%s %s 2>&1", getenv("MACHIPC_TEST_BROKER"), args);
-        fflush(NULL);
-        FILE *f = popen(cmd, "r");
-        ck_assert_ptr_nonnull(f);
-        size_t n = fread(out, 1, size - 1, f);
-        out[n] = '\0';
-        int st = pclose(f);
-        return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+        return test_run_capture(cmd, out, size);
 }
 
 START_TEST(test_help_version_usage) {

@@ -108,13 +108,7 @@ END_TEST
 static int run_client(const char *args, char *out, size_t size) {
         char cmd[512];
         snprintf(cmd, sizeof(cmd), "%s %s", getenv("MACHIPC_TEST_ECHO_CLIENT"), args);
-        fflush(NULL);
-        FILE *f = popen(cmd, "r");
-        ck_assert_ptr_nonnull(f);
-        size_t n = fread(out, 1, size - 1, f);
-        out[n] = '\0';
-        int st = pclose(f);
-        return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+        return test_run_capture(cmd, out, size);
 }
 
 START_TEST(test_echo_demo_binaries) {

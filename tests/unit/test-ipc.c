@@ -2,6 +2,7 @@
 /* test-ipc.c - the IPC core without sockets: spaces, rights, queues, sets */
 
 #include <check.h>
+#include "suite.h"
 #include <stdlib.h>
 #include <string.h>
 #include "ipc.h"
@@ -362,9 +363,5 @@ int main(void) {
         tcase_add_test(tc, test_destroy_sends_send_once_notifications);
         tcase_add_test(tc, test_set_round_robin);
         suite_add_tcase(s, tc);
-        SRunner *sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+        return run_suite(s);
 }

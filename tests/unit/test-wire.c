@@ -2,6 +2,7 @@
 /* test-wire.c - the codec: frames round-trip, and wire_msg_check() boundaries */
 
 #include <check.h>
+#include "suite.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -229,9 +230,5 @@ int main(void) {
         tcase_add_test(tc, test_item_iteration);
         tcase_add_test(tc, test_socket_path);
         suite_add_tcase(s, tc);
-        SRunner *sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+        return run_suite(s);
 }

@@ -22,11 +22,13 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 #include "broker.h"
 #include "ipc.h"
 #include "kobject.h"
 #include "peer.h"
+#include "port.h"
 #include "space.h"
 #include "util/log.h"
 #include "wire.h"
@@ -156,6 +158,79 @@ static int broker_listen(Broker *b) {
         return 0;
 }
 
+static Broker *broker_instance;
+
+static const char *type_word(uint32_t type) {
+        static const char *const words[] = { "", "send", "receive", "send+receive", "send-once" };
+        if (type & ENTRY_PORT_SET)
+                return "port-set";
+        if (type & ENTRY_DEAD_NAME)
+                return "dead-name";
+        return type < 5 ? words[type] : "?";
+}
+
+/*
+ * The broker's state for machipcctl, one record per line (doc/api.md,
+ * "machipcctl"): "broker", then per task a "task" line, a "port" line per
+ * receive right, port set and kernel port, and a "right" line per name.
+ */
+static char *broker_info(size_t *lenp) {
+        Broker *b = broker_instance;
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        if (!f)
+                return NULL;
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        uint64_t up = (uint64_t)(now.tv_sec - b->started.tv_sec) * 1000u +
+                      (uint64_t)((now.tv_nsec - b->started.tv_nsec) / 1000000);
+        fprintf(f, "broker version %s pid %d uid %u tasks %u ports %llu sent %llu received %llu "
+                   "notifications %llu circular %llu uptime_ms %llu\n",
+                MACHIPC_VERSION, (int)getpid(), (unsigned)b->uid, b->n_peers,
+                (unsigned long long)port_count(), (unsigned long long)ipc_stats.sent,
+                (unsigned long long)ipc_stats.received, (unsigned long long)ipc_stats.notifications,
+                (unsigned long long)ipc_stats.circular, (unsigned long long)up);
+        for (ListLink *l = b->peers.next; l != &b->peers; l = l->next) {
+                Peer *p = list_entry(l, Peer, link);
+                if (!p->ready)
+                        continue;
+                Space *s = p->space;
+                fprintf(f, "task id %u pid %d uid %u gid %u names %u calls %u\n", p->id, (int)p->pid,
+                        (unsigned)p->uid, (unsigned)p->gid, s->n_used, p->n_reqs);
+                Port *kp = p->kernel_port;
+                fprintf(f, "port id %llu task 0 name 0 kind kernel of %u queued 0 backlog 0 send %u "
+                           "sendonce %u blocked 0 receivers 0 set 0\n",
+                        (unsigned long long)kp->id, p->id, kp->n_srights, kp->n_sorights);
+                for (uint32_t i = 1; i < s->n_slots; i++) {
+                        SpaceEntry *e = &s->entries[i];
+                        if (!e->name)
+                                continue;
+                        Port *q = e->port;
+                        uint32_t type = space_entry_type(e);
+                        if (e->bits & (ENTRY_RECEIVE | ENTRY_PORT_SET)) {
+                                uint32_t n_recv = 0;
+                                for (ListLink *r = q->receivers.next; r != &q->receivers; r = r->next)
+                                        n_recv++;
+                                fprintf(f, "port id %llu task %u name %#x kind %s of 0 queued %u backlog %u "
+                                           "send %u sendonce %u blocked %u receivers %u set %llu\n",
+                                        (unsigned long long)q->id, p->id, e->name,
+                                        q->is_set ? "set" : "port", q->msgcount, q->qlimit, q->n_srights,
+                                        q->n_sorights, q->n_senders, n_recv,
+                                        (unsigned long long)(q->pset ? q->pset->id : 0));
+                        }
+                        fprintf(f, "right task %u name %#x port %llu type %s urefs %u\n", p->id, e->name,
+                                (unsigned long long)q->id, type_word(type), e->urefs);
+                }
+        }
+        if (fclose(f) != 0) {
+                free(buf);
+                return NULL;
+        }
+        *lenp = len;
+        return buf;
+}
+
 /**
  * broker_new() - set up a broker listening on its socket
  *
@@ -195,6 +270,9 @@ int broker_new(Broker **brokerp, const BrokerConfig *config) {
         }
         sprintf(b->lock_path, "%s.lock", path);
         ipc_set_kobject_server(kobject_server);
+        broker_instance = b;
+        kobject_set_info(broker_info);
+        clock_gettime(CLOCK_MONOTONIC, &b->started);
         b->ev_sigterm = evsignal_new(b->base, SIGTERM, broker_on_signal, b);
         b->ev_sigint = evsignal_new(b->base, SIGINT, broker_on_signal, b);
         if (!b->ev_sigterm || !b->ev_sigint || evsignal_add(b->ev_sigterm, NULL) < 0 ||

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 #include <event2/event.h>
 #include "util/list.h"
 
@@ -37,6 +38,7 @@ typedef struct Broker {
         uint8_t *rx;                    /* one incoming frame */
         uint8_t *tx;                    /* one outgoing frame */
         int exit_code;
+        struct timespec started;
 } Broker;
 
 int broker_new(Broker **brokerp, const BrokerConfig *config);

@@ -27,9 +27,11 @@
 #include <string.h>
 #include "ipc.h"
 #include "kmsg.h"
+#include "notify.h"
 #include "port.h"
 #include "space.h"
 
+IpcStats ipc_stats;
 static ListLink ipc_done = LIST_INIT(ipc_done);
 static ListLink ipc_dying = LIST_INIT(ipc_dying);
 static bool ipc_draining;
@@ -69,6 +71,7 @@ bool ipc_port_full(const Port *port) {
 }
 
 static void enqueue(Port *p, Kmsg *k) {
+        ipc_stats.sent++;
         list_add_tail(&p->queue, &k->link);
         p->msgcount++;
         port_update_ready(p);
@@ -117,6 +120,32 @@ static Waiter *first_receiver(Port *p) {
         return l ? list_entry(l, Waiter, link) : NULL;
 }
 
+/* Chains of ports in transit longer than this are not followed (and not a cycle). */
+#define IPC_TRANSIT_CHAIN_MAX 100000u
+
+/*
+ * Would queueing @k close a loop of receive rights?  For each receive right
+ * R in @k, follow the destination: if it is R, or a port whose own receive
+ * right travels in a message bound for R (and so on), nobody could ever
+ * receive from any port in the loop again.
+ */
+static bool ipc_circular(const Kmsg *k) {
+        for (uint32_t i = 0; i < k->n_rights && k->n_receive; i++) {
+                if (k->rights[i].kind != RIGHT_RECEIVE)
+                        continue;
+                const Port *r = k->rights[i].port;
+                const Port *d = k->dest;
+                for (uint32_t steps = 0; d && steps < IPC_TRANSIT_CHAIN_MAX; steps++) {
+                        if (d == r)
+                                return true;
+                        if (d->receiver || !d->transit)
+                                break;
+                        d = d->transit->dest;
+                }
+        }
+        return false;
+}
+
 /**
  * ipc_send() - send a copied-in message
  * @kmsg: the message; its destination is active (copy-in checked)
@@ -140,6 +169,12 @@ int ipc_send(Kmsg *kmsg, Space *sender, uint32_t option, uint32_t timeout, Waite
         }
         if (p->kobject && !p->receiver) {
                 ipc_kobject_server(kmsg);
+                return 0;
+        }
+        if (kmsg->n_receive && ipc_circular(kmsg)) {
+                /* As in Mach: the send succeeds and the loop is destroyed. */
+                ipc_stats.circular++;
+                kmsg_free(kmsg);
                 return 0;
         }
         if (first_receiver(p)) {
@@ -193,6 +228,7 @@ static int take(Port *p, uint32_t option, uint32_t rcv_size, Kmsg **kmsgp, uint3
         list_del(&k->link);
         p->msgcount--;
         k->seqno = p->seqno++;
+        ipc_stats.received++;
         while (p->n_senders && p->msgcount < p->qlimit)
                 admit_one(p);
         /* Back of the line for the set's next receive. */
@@ -330,17 +366,24 @@ static void port_destroy_now(Port *p) {
         }
         p->receiver = NULL;
         p->receiver_name = 0;
+        notify_port_dead(p);
+        notify_port_clear(p);
 }
 
 /**
  * ipc_port_destroy() - destroy a port or port set
  *
  * Conditions: the caller has removed the receive right from its holder's
- * space (or the right was in a message being destroyed).  The port becomes
- * inactive at once: rights to it are dead names from now on.
+ * space (or the right was in a message being destroyed).  If the port has a
+ * port-destroyed request its receive right goes to the backup and the port
+ * lives on; otherwise it becomes inactive at once: rights to it are dead
+ * names from now on, and dead-name requests fire.
  */
 void ipc_port_destroy(Port *port) {
         if (!port->active)
+                return;
+        /* A backup owner gets the receive right instead. */
+        if (notify_port_destroyed(port))
                 return;
         port->active = false;
         port_ref(port);
@@ -368,14 +411,13 @@ void ipc_port_destroy(Port *port) {
 void right_release(Port *port, uint8_t kind) {
         switch (kind) {
         case RIGHT_SEND:
-                port->n_srights--;
+                notify_srights_dec(port);
                 break;
         case RIGHT_SEND_ONCE:
-                port->n_sorights--;
-                if (port->active)
-                        ipc_send_kernel(port, NOTIFY_SEND_ONCE, NULL, 0);
+                notify_sorights_dec(port, true);
                 break;
         case RIGHT_RECEIVE:
+                port->transit = NULL;
                 ipc_port_destroy(port);
                 break;
         default:
@@ -406,6 +448,7 @@ int ipc_send_kernel(Port *dest, int32_t id, const void *body, uint32_t body_size
         k->dest = port_ref(dest);
         k->dest_kind = RIGHT_KERNEL;
         k->from_kernel = true;
+        ipc_stats.notifications++;
         return ipc_send(k, NULL, 0, 0, NULL);
 }
 
@@ -422,17 +465,14 @@ void ipc_space_terminate(Space *s) {
                         continue;
                 Port *p = e->port;
                 if (e->bits & ENTRY_SEND)
-                        p->n_srights--;
-                if (e->bits & ENTRY_SEND_ONCE) {
-                        p->n_sorights--;
-                        if (p->active)
-                                ipc_send_kernel(p, NOTIFY_SEND_ONCE, NULL, 0);
-                }
+                        notify_srights_dec(p);
+                if (e->bits & ENTRY_SEND_ONCE)
+                        notify_sorights_dec(p, true);
                 if (e->bits & (ENTRY_RECEIVE | ENTRY_PORT_SET)) {
                         p->receiver = NULL;
                         ipc_port_destroy(p);
                 }
-                space_dealloc(s, e);
+                notify_entry_dealloc(s, e);
         }
         if (s->pending_notify) {
                 /* The message stays with the broker; nobody is left to notify. */

@@ -42,6 +42,16 @@ struct Waiter {
 
 typedef void (*IpcKobjectServer)(Kmsg *request);
 
+/* Counters since the broker started (machipcctl shows them). */
+typedef struct {
+        uint64_t sent;
+        uint64_t received;
+        uint64_t notifications;
+        uint64_t circular;      /* messages destroyed because they closed a loop */
+} IpcStats;
+
+extern IpcStats ipc_stats;
+
 void ipc_set_kobject_server(IpcKobjectServer fn);
 void waiter_init(Waiter *w, Space *space);
 int ipc_send(Kmsg *kmsg, Space *sender, uint32_t option, uint32_t timeout, Waiter *w);

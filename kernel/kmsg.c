@@ -23,6 +23,7 @@
 #include <string.h>
 #include "ipc.h"
 #include "kmsg.h"
+#include "notify.h"
 #include "port.h"
 #include "space.h"
 
@@ -61,10 +62,11 @@ Kmsg *kmsg_free(Kmsg *kmsg) {
                 return NULL;
         assert(!list_linked(&kmsg->link));
         if (kmsg->dest) {
+                /* The destination right was used, not destroyed. */
                 if (kmsg->dest_kind == RIGHT_SEND)
-                        kmsg->dest->n_srights--;
+                        notify_srights_dec(kmsg->dest);
                 else if (kmsg->dest_kind == RIGHT_SEND_ONCE)
-                        kmsg->dest->n_sorights--;
+                        notify_sorights_dec(kmsg->dest, false);
                 port_unref(kmsg->dest);
         }
         right_release(kmsg->reply, kmsg->reply_kind);
@@ -140,7 +142,7 @@ static int copyin_check(Space *space, uint32_t name, uint32_t disp, bool body) {
 static void entry_drop_bits(Space *space, SpaceEntry *e, uint32_t bits) {
         e->bits &= ~bits;
         if (!e->bits)
-                space_dealloc(space, e);
+                notify_entry_dealloc(space, e);
 }
 
 static bool is_move(uint32_t disp) {
@@ -186,7 +188,7 @@ static uint8_t copyin_commit(Space *space, uint32_t name, uint32_t disp, Port **
                                 p->n_srights++;
                 } else {
                         if (dead)
-                                p->n_srights--;
+                                notify_srights_dec(p);
                         entry_drop_bits(space, e, ENTRY_SEND);
                 }
                 return dead ? RIGHT_DEAD : RIGHT_SEND;
@@ -196,7 +198,7 @@ static uint8_t copyin_commit(Space *space, uint32_t name, uint32_t disp, Port **
                 if (!dead)
                         *portp = port_ref(p);
                 else
-                        p->n_sorights--;
+                        notify_sorights_dec(p, false);
                 entry_drop_bits(space, e, ENTRY_SEND_ONCE);
                 return dead ? RIGHT_DEAD : RIGHT_SEND_ONCE;
         }
@@ -297,6 +299,10 @@ int kmsg_copyin(Space *space, const uint8_t *msg, uint32_t size, const WireMsgIn
                         if (is_move(disp) != moves)
                                 continue;
                         kr->kind = copyin_commit(space, wire_get_le32(msg + kr->offset), disp, &kr->port);
+                        if (kr->kind == RIGHT_RECEIVE) {
+                                kr->port->transit = k;
+                                k->n_receive++;
+                        }
                 }
         }
         *kmsgp = k;
@@ -327,7 +333,7 @@ uint32_t kmsg_copyout_right(Space *space, Port *port, uint8_t kind) {
                                 /* Coalesce; at the limit the reference is dropped (pegged). */
                                 if (e->urefs < SPACE_UREFS_MAX)
                                         e->urefs++;
-                                port->n_srights--;
+                                notify_srights_dec(port);
                         } else {
                                 e->bits |= ENTRY_SEND;
                                 e->urefs = 1;
@@ -351,6 +357,7 @@ uint32_t kmsg_copyout_right(Space *space, Port *port, uint8_t kind) {
                 }
                 return e->name;
         case RIGHT_RECEIVE:
+                port->transit = NULL;
                 e = space_find_port(space, port);
                 if (e) {
                         e->bits |= ENTRY_RECEIVE;

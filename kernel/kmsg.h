@@ -36,6 +36,7 @@ struct Kmsg {
         uint8_t reply_kind;
         bool from_kernel;
         uint32_t n_rights;
+        uint32_t n_receive;     /* receive rights among them */
         KmsgRight *rights;
         Waiter *waiter;         /* blocked sender */
         Space *accept_space;    /* SEND_NOTIFY: the sender, while it is alive */

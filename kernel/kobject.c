@@ -11,11 +11,13 @@
  * doc/protocol.md.
  */
 
+#include <stdlib.h>
 #include <string.h>
 #include "ipc.h"
 #include "kcall.h"
 #include "kmsg.h"
 #include "kobject.h"
+#include "notify.h"
 #include "peer.h"
 #include "port.h"
 #include "space.h"
@@ -25,7 +27,7 @@ static Port *kobject_bootstrap_port;
 /* kobject_bootstrap() - the registered bootstrap port if it is alive, else NULL. */
 Port *kobject_bootstrap(void) {
         if (kobject_bootstrap_port && !kobject_bootstrap_port->active) {
-                kobject_bootstrap_port->n_srights--;
+                notify_srights_dec(kobject_bootstrap_port);
                 kobject_bootstrap_port = port_unref(kobject_bootstrap_port);
         }
         return kobject_bootstrap_port;
@@ -34,7 +36,7 @@ Port *kobject_bootstrap(void) {
 /* kobject_deinit() - release the broker's own send right to the bootstrap port. */
 void kobject_deinit(void) {
         if (kobject_bootstrap_port) {
-                kobject_bootstrap_port->n_srights--;
+                notify_srights_dec(kobject_bootstrap_port);
                 kobject_bootstrap_port = port_unref(kobject_bootstrap_port);
         }
 }
@@ -64,20 +66,18 @@ static int do_deallocate(Space *s, uint32_t name) {
         if (e->bits & (ENTRY_RECEIVE | ENTRY_PORT_SET)) {
                 /* The owner gives up the mailbox: it and everything under the name go. */
                 if (e->bits & ENTRY_SEND)
-                        p->n_srights--;
+                        notify_srights_dec(p);
                 p->receiver = NULL;
                 ipc_port_destroy(p);
-                space_dealloc(s, e);
+                notify_entry_dealloc(s, e);
         } else if (e->bits & ENTRY_SEND) {
                 if (--e->urefs == 0) {
-                        p->n_srights--;
-                        space_dealloc(s, e);
+                        notify_srights_dec(p);
+                        notify_entry_dealloc(s, e);
                 }
         } else if (e->bits & ENTRY_SEND_ONCE) {
-                p->n_sorights--;
-                if (p->active)
-                        ipc_send_kernel(p, NOTIFY_SEND_ONCE, NULL, 0);
-                space_dealloc(s, e);
+                notify_sorights_dec(p, true);
+                notify_entry_dealloc(s, e);
         }
         return KERN_SUCCESS;
 }
@@ -171,15 +171,25 @@ static int do_set_bootstrap(Space *s, Kmsg *req) {
         return KERN_SUCCESS;
 }
 
+/* A second data item some replies carry. */
+typedef struct {
+        uint16_t type;
+        const void *data;
+        uint32_t number;
+        uint32_t bytes;
+} KobjExtra;
+
 /*
- * Build and send the reply: @n results (kr first), and for
- * KCALL_GET_BOOTSTRAP a send right.  Consumes the request's reply right.
+ * Build and send the reply: @n results (kr first), an optional @extra item,
+ * and for KCALL_GET_BOOTSTRAP a send right.  Consumes the request's reply right.
  */
-static void kobject_reply(Kmsg *req, int32_t id, const int32_t *res, uint32_t n, Port *right) {
+static void kobject_reply(Kmsg *req, int32_t id, const int32_t *res, uint32_t n,
+                          const KobjExtra *extra, Port *right) {
         if (!req->reply || (req->reply_kind != RIGHT_SEND && req->reply_kind != RIGHT_SEND_ONCE))
                 return;
         bool with_right = id == KCALL_GET_BOOTSTRAP;
         uint32_t size = (uint32_t)sizeof(msg_header_t) + MSG_ITEM_SIZE(4 * n) +
+                        (extra ? MSG_ITEM_SIZE(extra->bytes) : 0) +
                         (with_right ? MSG_ITEM_SIZE(4) : 0);
         Kmsg *k;
         if (kmsg_new(&k, size, with_right ? 1 : 0) < 0)
@@ -190,11 +200,18 @@ static void kobject_reply(Kmsg *req, int32_t id, const int32_t *res, uint32_t n,
         msg_type_t t = { MSG_TYPE_INTEGER_32, 0, n };
         memcpy(p, &t, sizeof(t));
         memcpy(p + sizeof(t), res, 4 * n);
+        p += MSG_ITEM_SIZE(4 * n);
+        if (extra) {
+                msg_type_t et = { extra->type, 0, extra->number };
+                memcpy(p, &et, sizeof(et));
+                if (extra->bytes)
+                        memcpy(p + sizeof(et), extra->data, extra->bytes);
+                p += MSG_ITEM_SIZE(extra->bytes);
+        }
         if (with_right) {
-                uint8_t *q = p + MSG_ITEM_SIZE(4 * n);
                 msg_type_t rt = { MSG_TYPE_MOVE_SEND, 0, 1 };
-                memcpy(q, &rt, sizeof(rt));
-                k->rights[0].offset = (uint32_t)(q + sizeof(rt) - k->data);
+                memcpy(p, &rt, sizeof(rt));
+                k->rights[0].offset = (uint32_t)(p + sizeof(rt) - k->data);
                 if (right) {
                         right->n_srights++;
                         k->rights[0].port = port_ref(right);
@@ -209,6 +226,140 @@ static void kobject_reply(Kmsg *req, int32_t id, const int32_t *res, uint32_t n,
         /* Replies to a send right do not wait for room (Mach: timeout 0). */
         if (ipc_send(k, NULL, SEND_TIMEOUT, 0, NULL) != 0)
                 kmsg_free(k);
+}
+
+static int do_request_notification(Peer *target, const uint32_t *args) {
+        Space *s = target->space;
+        SpaceEntry *e = space_lookup(s, args[0]);
+        if (!e)
+                return KERN_INVALID_NAME;
+        Port *notify = NULL;
+        if (args[3] == PORT_NULL) {
+                notify = target->notify_port;
+        } else if (args[3] != PORT_DEAD) {
+                SpaceEntry *ne = space_lookup(s, args[3]);
+                if (!ne)
+                        return KERN_INVALID_NAME;
+                if (!(ne->bits & ENTRY_RECEIVE))
+                        return KERN_INVALID_CAPABILITY;
+                notify = ne->port;
+        }
+        switch (notify_request(s, e, (int32_t)args[1], args[2], notify)) {
+        case 0:
+                return KERN_SUCCESS;
+        case NOTIFY_E_INVALID_RIGHT:
+                return KERN_INVALID_RIGHT;
+        case NOTIFY_E_INVALID_VALUE:
+                return KERN_INVALID_VALUE;
+        default:
+                return KERN_RESOURCE_SHORTAGE;
+        }
+}
+
+/* Entries from slot @start on: pairs (name, type) into @out; *nextp: where to go on, 0 at the end. */
+static uint32_t do_names(Space *s, uint32_t start, uint32_t *out, uint32_t *nextp) {
+        uint32_t n = 0, i = start ? start : 1;
+        for (; i < s->n_slots && n < KCALL_NAMES_PAGE; i++) {
+                SpaceEntry *e = &s->entries[i];
+                if (!e->name)
+                        continue;
+                out[2 * n] = e->name;
+                out[2 * n + 1] = space_entry_type(e);
+                n++;
+        }
+        *nextp = i < s->n_slots ? i : 0;
+        return n;
+}
+
+/* Mach's right selectors (machipc/port.h PORT_RIGHT_*). */
+enum { RIGHT_SEL_SEND, RIGHT_SEL_RECEIVE, RIGHT_SEL_SEND_ONCE, RIGHT_SEL_PORT_SET, RIGHT_SEL_DEAD_NAME };
+
+static int do_get_refs(Space *s, uint32_t name, uint32_t right, int32_t *refs) {
+        SpaceEntry *e = space_lookup(s, name);
+        if (!e)
+                return KERN_INVALID_NAME;
+        uint32_t type = space_entry_type(e);
+        switch (right) {
+        case RIGHT_SEL_SEND:
+                *refs = (type & ENTRY_SEND) ? (int32_t)e->urefs : 0;
+                return KERN_SUCCESS;
+        case RIGHT_SEL_DEAD_NAME:
+                *refs = (type & ENTRY_DEAD_NAME) ? (int32_t)(e->urefs ? e->urefs : 1) : 0;
+                return KERN_SUCCESS;
+        case RIGHT_SEL_RECEIVE:
+                *refs = !!(type & ENTRY_RECEIVE);
+                return KERN_SUCCESS;
+        case RIGHT_SEL_SEND_ONCE:
+                *refs = !!(type & ENTRY_SEND_ONCE);
+                return KERN_SUCCESS;
+        case RIGHT_SEL_PORT_SET:
+                *refs = !!(type & ENTRY_PORT_SET);
+                return KERN_SUCCESS;
+        default:
+                return KERN_INVALID_VALUE;
+        }
+}
+
+static int do_mod_refs(Space *s, uint32_t name, uint32_t right, int32_t delta) {
+        SpaceEntry *e = space_lookup(s, name);
+        if (!e)
+                return KERN_INVALID_NAME;
+        uint32_t type = space_entry_type(e);
+        Port *p = e->port;
+        switch (right) {
+        case RIGHT_SEL_SEND:
+        case RIGHT_SEL_DEAD_NAME: {
+                uint32_t need = right == RIGHT_SEL_SEND ? ENTRY_SEND : ENTRY_DEAD_NAME;
+                if (!(type & need) || !(e->bits & ENTRY_SEND))
+                        return KERN_INVALID_RIGHT;
+                int64_t v = (int64_t)e->urefs + delta;
+                if (v < 0)
+                        return KERN_INVALID_VALUE;
+                if (v > SPACE_UREFS_MAX)
+                        return KERN_UREFS_OVERFLOW;
+                e->urefs = (uint32_t)v;
+                if (v == 0) {
+                        notify_srights_dec(p);
+                        e->bits &= ~ENTRY_SEND;
+                        if (!e->bits)
+                                notify_entry_dealloc(s, e);
+                }
+                return KERN_SUCCESS;
+        }
+        case RIGHT_SEL_RECEIVE:
+        case RIGHT_SEL_PORT_SET:
+        case RIGHT_SEL_SEND_ONCE: {
+                uint32_t need = right == RIGHT_SEL_RECEIVE ? ENTRY_RECEIVE
+                              : right == RIGHT_SEL_PORT_SET ? ENTRY_PORT_SET : ENTRY_SEND_ONCE;
+                if (!(type & need))
+                        return KERN_INVALID_RIGHT;
+                if (delta > 0)
+                        return KERN_UREFS_OVERFLOW;
+                if (delta < -1)
+                        return KERN_INVALID_VALUE;
+                if (delta == 0)
+                        return KERN_SUCCESS;
+                if (need == ENTRY_SEND_ONCE) {
+                        notify_sorights_dec(p, true);
+                } else {
+                        /* The receive right alone goes: send rights here become a dead name. */
+                        p->receiver = NULL;
+                        ipc_port_destroy(p);
+                }
+                e->bits &= ~need;
+                if (!e->bits)
+                        notify_entry_dealloc(s, e);
+                return KERN_SUCCESS;
+        }
+        default:
+                return KERN_INVALID_VALUE;
+        }
+}
+
+static KobjectInfoFn kobject_info_fn;
+
+void kobject_set_info(KobjectInfoFn fn) {
+        kobject_info_fn = fn;
 }
 
 /**
@@ -228,6 +379,9 @@ void kobject_server(Kmsg *request) {
         uint32_t args[KCALL_ARGS_MAX] = { 0 };
         uint32_t n_args = 0;
         Port *right = NULL;
+        KobjExtra extra_item, *extra = NULL;
+        uint32_t *names = NULL;
+        char *info = NULL;
 
         wire_msg_header_get(request->data, &h);
         WireItemIter it;
@@ -285,10 +439,59 @@ void kobject_server(Kmsg *request) {
         case KCALL_SET_BOOTSTRAP:
                 kr = do_set_bootstrap(s, request);
                 break;
+        case KCALL_PORT_REQUEST_NOTIFICATION:
+                if (n_args == 4)
+                        kr = do_request_notification(target, args);
+                break;
+        case KCALL_PORT_NAMES:
+                n_res = 3;
+                if (n_args != 1)
+                        break;
+                names = malloc(KCALL_NAMES_PAGE * 8);
+                if (!names) {
+                        kr = KERN_RESOURCE_SHORTAGE;
+                        break;
+                }
+                res[1] = (int32_t)do_names(s, args[0], names, (uint32_t *)&res[2]);
+                extra_item = (KobjExtra){ MSG_TYPE_INTEGER_32, names, 2 * (uint32_t)res[1],
+                                          8 * (uint32_t)res[1] };
+                extra = &extra_item;
+                kr = KERN_SUCCESS;
+                break;
+        case KCALL_PORT_GET_REFS:
+                n_res = 2;
+                if (n_args == 2)
+                        kr = do_get_refs(s, args[0], args[1], &res[1]);
+                break;
+        case KCALL_PORT_MOD_REFS:
+                if (n_args == 3)
+                        kr = do_mod_refs(s, args[0], args[1], (int32_t)args[2]);
+                break;
+        case KCALL_BROKER_INFO: {
+                size_t len = 0;
+                n_res = 2;
+                if (n_args != 1 || !kobject_info_fn)
+                        break;
+                info = kobject_info_fn(&len);
+                if (!info) {
+                        kr = KERN_RESOURCE_SHORTAGE;
+                        break;
+                }
+                uint32_t off = args[0] < len ? args[0] : (uint32_t)len;
+                uint32_t chunk = (uint32_t)(len - off) < KCALL_INFO_CHUNK ? (uint32_t)(len - off)
+                                                                          : KCALL_INFO_CHUNK;
+                res[1] = (int32_t)len;
+                extra_item = (KobjExtra){ MSG_TYPE_CHAR, info + off, chunk, chunk };
+                extra = &extra_item;
+                kr = KERN_SUCCESS;
+                break;
+        }
         default:
                 break;
         }
         res[0] = kr;
-        kobject_reply(request, h.msg_id, res, n_res, right);
+        kobject_reply(request, h.msg_id, res, n_res, kr == KERN_SUCCESS ? extra : NULL, right);
+        free(names);
+        free(info);
         kmsg_free(request);
 }

@@ -5,6 +5,12 @@
 typedef struct Kmsg Kmsg;
 typedef struct Port Port;
 
+#include <stddef.h>
+
+/* Returns the broker's state as text (malloc'd, *lenp bytes), or NULL. */
+typedef char *(*KobjectInfoFn)(size_t *lenp);
+
 void kobject_server(Kmsg *request);
+void kobject_set_info(KobjectInfoFn fn);
 Port *kobject_bootstrap(void);
 void kobject_deinit(void);

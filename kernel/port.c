@@ -41,6 +41,7 @@ int port_new(Port **portp, bool is_set) {
         list_init(&p->members);
         list_init(&p->ready);
         list_init(&p->dying_link);
+        list_init(&p->dn_requests);
         port_live++;
         *portp = p;
         return 0;
@@ -72,6 +73,7 @@ Port *port_unref(Port *port) {
         assert(list_empty(&port->queue) && list_empty(&port->senders));
         assert(list_empty(&port->receivers) && list_empty(&port->members));
         assert(!port->pset);
+        assert(!port->ns_notify && !port->pd_notify && list_empty(&port->dn_requests));
         port_live--;
         free(port);
         return NULL;

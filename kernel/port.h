@@ -53,6 +53,11 @@ struct Port {
         uint32_t n_members;
 
         ListLink dying_link;    /* on the destruction work list */
+
+        Kmsg *transit;          /* the message carrying the receive right, if in transit */
+        Port *ns_notify;        /* no-senders request: where to (one reference) */
+        Port *pd_notify;        /* port-destroyed request: the backup (one reference) */
+        ListLink dn_requests;   /* DeadNameReq.port_link */
 };
 
 int port_new(Port **portp, bool is_set);

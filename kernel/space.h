@@ -9,6 +9,7 @@
 typedef struct Kmsg Kmsg;
 typedef struct Port Port;
 typedef struct Space Space;
+typedef struct DeadNameReq DeadNameReq;
 
 /* Right bits of an entry (same values as PORT_TYPE_* in machipc/port.h). */
 #define ENTRY_SEND 0x1u
@@ -30,13 +31,14 @@ enum {
  * handed out again until its slot has cycled 255 times, so a stale name is
  * very likely to be invalid rather than denote someone else's right.
  */
-typedef struct {
+typedef struct SpaceEntry {
         uint32_t name;          /* 0: slot free */
         uint32_t bits;          /* ENTRY_* */
         uint32_t urefs;         /* send or dead-name user references */
         uint32_t next_free;     /* index of the next free slot */
         uint8_t gen;
         Port *port;             /* the port or set; one reference */
+        DeadNameReq *dnreq;     /* a dead-name request on this name, or NULL */
         /* copy-in accounting, valid while scratch_epoch == space->epoch */
         uint32_t scratch_epoch;
         uint32_t scratch_moves;

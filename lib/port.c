@@ -8,6 +8,7 @@
  */
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include "internal.h"
 #include "kcall.h"
@@ -16,6 +17,14 @@ typedef union {
         msg_header_t h;
         uint8_t bytes[sizeof(msg_header_t) + MSG_ITEM_SIZE(4 * KCALL_RESULTS_MAX) + MSG_ITEM_SIZE(4)];
 } KcallBuf;
+
+/* Replies with a data item (names, broker info) need room for it. */
+typedef union {
+        msg_header_t h;
+        uint8_t bytes[sizeof(msg_header_t) + MSG_ITEM_SIZE(4 * KCALL_RESULTS_MAX) +
+                      MSG_ITEM_SIZE(KCALL_INFO_CHUNK > 8 * KCALL_NAMES_PAGE ? KCALL_INFO_CHUNK
+                                                                            : 8 * KCALL_NAMES_PAGE)];
+} KcallBigBuf;
 
 static uint32_t kcall_encode(KcallBuf *b, port_t task, int32_t id, const uint32_t *args,
                              uint32_t n_args, port_t right, uint32_t right_disp) {
@@ -80,6 +89,47 @@ int kcall(port_t task, int32_t id, const uint32_t *args, uint32_t n_args, int32_
                         memcpy(right_out, b.bytes + item.offset, 4);
         }
         return tmp[0];
+}
+
+/*
+ * A kernel call whose reply carries a data item after the results: the
+ * item's payload is copied to @data (at most @max bytes); returns kr.
+ */
+static int kcall_data(port_t task, int32_t id, const uint32_t *args, uint32_t n_args, int32_t *res,
+                      uint32_t n_res, void *data, uint32_t max, uint32_t *bytesp) {
+        KcallBigBuf *b = malloc(sizeof(*b));
+        if (!b)
+                return -ENOMEM;
+        kcall_encode((KcallBuf *)b, task, id, args, n_args, PORT_NULL, 0);
+        int r = msg_rpc(&b->h, MSG_OPTION_NONE, sizeof(*b), 0, 0);
+        if (r == SEND_INVALID_DEST)
+                r = KERN_INVALID_TASK;
+        WireItemIter it;
+        WireItem item;
+        if (r == 0 && (b->h.msg_id != id + KCALL_REPLY_DELTA || b->h.msg_size > sizeof(*b)))
+                r = -EPROTO;
+        if (r == 0) {
+                wire_item_iter_init(&it, b->bytes, b->h.msg_size);
+                if (!wire_item_next(&it, &item) || item.name != MSG_TYPE_INTEGER_32 ||
+                    item.number < n_res || item.offset + 4 * item.number > b->h.msg_size)
+                        r = -EPROTO;
+        }
+        if (r == 0) {
+                memcpy(res, b->bytes + item.offset, 4 * n_res);
+                r = res[0];
+        }
+        if (r == 0) {
+                *bytesp = 0;
+                if (!wire_item_next(&it, &item) || item.offset + item.bytes > b->h.msg_size ||
+                    item.bytes > max)
+                        r = -EPROTO;
+                else {
+                        memcpy(data, b->bytes + item.offset, item.bytes);
+                        *bytesp = item.bytes;
+                }
+        }
+        free(b);
+        return r;
 }
 
 /* kcall_simple() - a kernel call whose results nobody waits for (no reply right). */
@@ -189,4 +239,132 @@ kern_return_t machipc_set_bootstrap_port(port_t port) {
                 return -EINVAL;
         return kcall(task_self(), KCALL_SET_BOOTSTRAP, NULL, 0, res, 1, port, MSG_TYPE_MAKE_SEND,
                      NULL);
+}
+
+kern_return_t port_names(port_t task, port_t **names, port_type_t **types, uint32_t *count) {
+        if (!names || !types || !count)
+                return -EINVAL;
+        uint32_t *page = malloc(8 * KCALL_NAMES_PAGE);
+        port_t *n = NULL;
+        port_type_t *t = NULL;
+        uint32_t total = 0, start = 0;
+        int r = page ? 0 : -ENOMEM;
+        while (r == 0) {
+                int32_t res[3];
+                uint32_t bytes, args[1] = { start };
+                r = kcall_data(task, KCALL_PORT_NAMES, args, 1, res, 3, page, 8 * KCALL_NAMES_PAGE,
+                               &bytes);
+                if (r != 0)
+                        break;
+                uint32_t got = (uint32_t)res[1];
+                if (bytes != 8 * got) {
+                        r = -EPROTO;
+                        break;
+                }
+                port_t *nn = realloc(n, (total + got + 1) * sizeof(*n));
+                port_type_t *nt = nn ? realloc(t, (total + got + 1) * sizeof(*t)) : NULL;
+                if (nn)
+                        n = nn;
+                if (nt)
+                        t = nt;
+                if (!nn || !nt) {
+                        r = -ENOMEM;
+                        break;
+                }
+                for (uint32_t i = 0; i < got; i++) {
+                        n[total + i] = page[2 * i];
+                        t[total + i] = page[2 * i + 1];
+                }
+                total += got;
+                start = (uint32_t)res[2];
+                if (start == 0)
+                        break;
+        }
+        free(page);
+        if (r != 0) {
+                free(n);
+                free(t);
+                return r;
+        }
+        if (!n) {
+                n = malloc(sizeof(*n));
+                t = malloc(sizeof(*t));
+                if (!n || !t) {
+                        free(n);
+                        free(t);
+                        return -ENOMEM;
+                }
+        }
+        *names = n;
+        *types = t;
+        *count = total;
+        return KERN_SUCCESS;
+}
+
+kern_return_t port_get_refs(port_t task, port_t name, port_right_t right, uint32_t *refs) {
+        int32_t res[2];
+        uint32_t args[2] = { name, right };
+        if (!refs)
+                return -EINVAL;
+        int r = kcall(task, KCALL_PORT_GET_REFS, args, 2, res, 2, 0, 0, NULL);
+        if (r == 0)
+                *refs = (uint32_t)res[1];
+        return r;
+}
+
+kern_return_t port_mod_refs(port_t task, port_t name, port_right_t right, int32_t delta) {
+        int32_t res[1];
+        uint32_t args[3] = { name, right, (uint32_t)delta };
+        return kcall(task, KCALL_PORT_MOD_REFS, args, 3, res, 1, 0, 0, NULL);
+}
+
+kern_return_t port_request_notification(port_t task, port_t name, int32_t variant, uint32_t sync,
+                                        port_t notify) {
+        int32_t res[1];
+        uint32_t args[4] = { name, (uint32_t)variant, sync, notify };
+        return kcall(task, KCALL_PORT_REQUEST_NOTIFICATION, args, 4, res, 1, 0, 0, NULL);
+}
+
+int machipc_broker_info(char **text, size_t *len) {
+        if (!text)
+                return -EINVAL;
+        char *buf = NULL;
+        uint32_t have = 0, total = 0;
+        int r;
+        do {
+                int32_t res[2];
+                uint32_t args[1] = { have }, bytes = 0;
+                char *chunk = malloc(KCALL_INFO_CHUNK);
+                if (!chunk) {
+                        free(buf);
+                        return -ENOMEM;
+                }
+                r = kcall_data(task_self(), KCALL_BROKER_INFO, args, 1, res, 2, chunk, KCALL_INFO_CHUNK,
+                               &bytes);
+                if (r == 0) {
+                        total = (uint32_t)res[1];
+                        char *nb = realloc(buf, (size_t)have + bytes + 1);
+                        if (!nb) {
+                                r = -ENOMEM;
+                        } else {
+                                buf = nb;
+                                memcpy(buf + have, chunk, bytes);
+                                have += bytes;
+                                buf[have] = '\0';
+                                if (bytes == 0 && have < total)
+                                        r = -EPROTO;    /* the state shrank under us */
+                        }
+                }
+                free(chunk);
+        } while (r == 0 && have < total);
+        if (r != 0) {
+                free(buf);
+                return r;
+        }
+        if (!buf && !(buf = calloc(1, 1)))
+                return -ENOMEM;
+        *text = buf;
+        if (len)
+                *len = have;
+        return 0;
 }

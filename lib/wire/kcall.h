@@ -22,9 +22,18 @@ enum {
         KCALL_PORT_SET_ADD = 3005,      /* (set, port) -> (kr) */
         KCALL_PORT_SET_REMOVE = 3006,   /* (port) -> (kr) */
         KCALL_PORT_TYPE = 3007,         /* (name) -> (kr, type) */
+        KCALL_PORT_REQUEST_NOTIFICATION = 3008, /* (name, variant, sync, notify) -> (kr) */
         KCALL_GET_BOOTSTRAP = 3010,     /* () -> (kr) + right */
         KCALL_SET_BOOTSTRAP = 3011,     /* () + right -> (kr) */
+        KCALL_PORT_NAMES = 3012,        /* (start) -> (kr, count, next) + INTEGER_32[2*count] */
+        KCALL_PORT_GET_REFS = 3013,     /* (name, right) -> (kr, refs) */
+        KCALL_PORT_MOD_REFS = 3014,     /* (name, right, delta) -> (kr) */
+        KCALL_BROKER_INFO = 3015,       /* (offset) -> (kr, total) + CHAR[] */
 };
+
+/* Entries per KCALL_PORT_NAMES reply, bytes per KCALL_BROKER_INFO reply. */
+#define KCALL_NAMES_PAGE 4096u
+#define KCALL_INFO_CHUNK 60000u
 
 #define KCALL_REPLY_DELTA 100
 #define KCALL_ARGS_MAX 4

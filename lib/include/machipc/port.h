@@ -2,6 +2,7 @@
 /* SPDX-License-Identifier: MIT */
 /* machipc/port.h - port and port-set calls (requests to a task's kernel port) */
 
+#include <stddef.h>
 #include <machipc/types.h>
 #include <machipc/return.h>
 
@@ -20,6 +21,17 @@ typedef uint32_t port_type_t;
 #define PORT_TYPE_SEND_ONCE 0x4u
 #define PORT_TYPE_PORT_SET 0x8u
 #define PORT_TYPE_DEAD_NAME 0x10u
+
+/* Right selectors for port_get_refs() and port_mod_refs() (Mach's values). */
+typedef uint32_t port_right_t;
+#define PORT_RIGHT_SEND 0u
+#define PORT_RIGHT_RECEIVE 1u
+#define PORT_RIGHT_SEND_ONCE 2u
+#define PORT_RIGHT_PORT_SET 3u
+#define PORT_RIGHT_DEAD_NAME 4u
+
+/* Most user references one name can hold for a send right or dead name. */
+#define PORT_UREFS_MAX 65535u
 
 typedef struct {
         uint32_t backlog;      /* queue limit */
@@ -130,6 +142,73 @@ MACHIPC_EXPORT kern_return_t port_set_add(port_t task, port_set_name_t set, port
  * KERN_NOT_IN_SET, KERN_INVALID_TASK, -errno.
  */
 MACHIPC_EXPORT kern_return_t port_set_remove(port_t task, port_t port);
+
+/**
+ * port_names() - every name in a task's space with its right types
+ * @names, @types: out, arrays of *@count entries the caller frees with free()
+ *
+ * Return: KERN_SUCCESS, KERN_INVALID_TASK, -ENOMEM, -errno.
+ */
+MACHIPC_EXPORT kern_return_t port_names(port_t task, port_t **names, port_type_t **types,
+                                        uint32_t *count);
+
+/**
+ * port_get_refs() - user references @name holds for one kind of right
+ * @right: PORT_RIGHT_*; 1 or 0 for receive, send-once and port-set rights
+ *
+ * A name holding a different kind of right gives 0, not an error.
+ * Return: KERN_SUCCESS, KERN_INVALID_NAME, KERN_INVALID_VALUE (bad @right),
+ * KERN_INVALID_TASK, -errno.
+ */
+MACHIPC_EXPORT kern_return_t port_get_refs(port_t task, port_t name, port_right_t right,
+                                           uint32_t *refs);
+
+/**
+ * port_mod_refs() - add @delta user references to a right
+ *
+ * Send rights and dead names count references up to PORT_UREFS_MAX; going
+ * to 0 releases the right.  Receive, send-once and port-set rights take
+ * only -1 (destroy) or 0.  Destroying a receive right this way leaves any
+ * send references under the name as a dead name.
+ * Return: KERN_SUCCESS, KERN_INVALID_NAME, KERN_INVALID_RIGHT (the name lacks
+ * that right), KERN_INVALID_VALUE (below zero, bad @right),
+ * KERN_UREFS_OVERFLOW (above PORT_UREFS_MAX), KERN_INVALID_TASK, -errno.
+ */
+MACHIPC_EXPORT kern_return_t port_mod_refs(port_t task, port_t name, port_right_t right,
+                                           int32_t delta);
+
+/**
+ * port_request_notification() - be told when a right changes
+ * @variant: NOTIFY_DEAD_NAME (on a send or send-once right: its port died;
+ *           the dead name gains one reference), NOTIFY_NO_SENDERS (on a
+ *           receive right: the last send right went; body: the make-send
+ *           count), NOTIFY_PORT_DESTROYED (on a receive right: instead of
+ *           dying with its holder, the receive right is sent to @notify)
+ * @sync: NOTIFY_NO_SENDERS: fire at once if there are no send rights and
+ *        the make-send count is at least @sync
+ * @notify: a port whose receive right the task holds; PORT_NULL for the
+ *          task's notify port; PORT_DEAD cancels the request
+ *
+ * One request per variant and right; a new one replaces the old.  A name
+ * with a dead-name request that stops naming the right gets
+ * NOTIFY_PORT_DELETED instead.
+ * Return: KERN_SUCCESS, KERN_INVALID_NAME, KERN_INVALID_RIGHT,
+ * KERN_INVALID_VALUE (unknown variant, a port as its own backup),
+ * KERN_INVALID_CAPABILITY (@notify is not a receive right),
+ * KERN_RESOURCE_SHORTAGE, KERN_INVALID_TASK, -errno.
+ */
+MACHIPC_EXPORT kern_return_t port_request_notification(port_t task, port_t name, int32_t variant,
+                                                       uint32_t sync, port_t notify);
+
+/**
+ * machipc_broker_info() - the broker's tasks, ports and rights as text
+ * @text: out, NUL-terminated, the caller frees it
+ * @len: out, its length (may be NULL)
+ *
+ * The format (one record per line) is in doc/api.md, "machipcctl".
+ * Return: 0, KERN_RESOURCE_SHORTAGE, -ENOMEM, -errno.
+ */
+MACHIPC_EXPORT int machipc_broker_info(char **text, size_t *len);
 
 /**
  * task_get_bootstrap_port() - a send right to the name server

@@ -18,6 +18,7 @@
  */
 
 #include <assert.h>
+#include <stddef.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,8 +182,8 @@ static uint8_t copyin_commit(Space *space, uint32_t name, uint32_t disp, Port **
                 return RIGHT_SEND_ONCE;
         case MSG_TYPE_MOVE_SEND: {
                 bool dead = !p->active;
-                if (!dead)
-                        *portp = port_ref(p);
+                /* A moved dead name keeps its port, so a returned message can give it back. */
+                *portp = port_ref(p);
                 if (--e->urefs > 0) {
                         if (!dead)
                                 p->n_srights++;
@@ -288,6 +289,10 @@ int kmsg_copyin(Space *space, const uint8_t *msg, uint32_t size, const WireMsgIn
         assert(n == info->n_rights);
 
         /* Pass two: created rights first, then moved ones. */
+        k->dest_disp = (uint8_t)rdisp;
+        k->reply_disp = (uint8_t)ldisp;
+        for (uint32_t i = 0; i < n; i++)
+                k->rights[i].disp = k->rights[i].kind;
         for (int moves = 0; moves < 2; moves++) {
                 if (is_move(rdisp) == moves)
                         k->dest_kind = copyin_commit(space, h.msg_remote_port, rdisp, &k->dest);
@@ -295,7 +300,7 @@ int kmsg_copyin(Space *space, const uint8_t *msg, uint32_t size, const WireMsgIn
                         k->reply_kind = copyin_commit(space, h.msg_local_port, ldisp, &k->reply);
                 for (uint32_t i = 0; i < n; i++) {
                         KmsgRight *kr = &k->rights[i];
-                        uint32_t disp = kr->kind;
+                        uint32_t disp = kr->disp;
                         if (is_move(disp) != moves)
                                 continue;
                         kr->kind = copyin_commit(space, wire_get_le32(msg + kr->offset), disp, &kr->port);
@@ -321,6 +326,7 @@ uint32_t kmsg_copyout_right(Space *space, Port *port, uint8_t kind) {
         case RIGHT_NONE:
                 return PORT_NULL;
         case RIGHT_DEAD:
+                port_unref(port);
                 return PORT_DEAD;
         case RIGHT_SEND:
                 if (!port->active) {
@@ -452,30 +458,82 @@ void kmsg_copyout(Space *space, Kmsg *kmsg, uint8_t *out) {
         wire_msg_header_put(out, &h);
 }
 
+/* Give back a moved send right to a port that died meanwhile, as a dead name. */
+static uint32_t return_dead_send(Space *space, Port *port) {
+        SpaceEntry *e = space_find_port(space, port);
+        if (e && (e->bits & ENTRY_SEND)) {
+                if (e->urefs < SPACE_UREFS_MAX)
+                        e->urefs++;
+                port_unref(port);
+                return e->name;
+        }
+        if (e) {
+                e->bits |= ENTRY_SEND;
+                e->urefs = 1;
+                port->n_srights++;
+                port_unref(port);
+                return e->name;
+        }
+        if (space_alloc(space, port, ENTRY_SEND, &e) != 0) {
+                port_unref(port);
+                return PORT_DEAD;
+        }
+        port->n_srights++;
+        return e->name;
+}
+
+/*
+ * One right of a returned message: a moved right goes back to the sender
+ * (under the name it now has for it); a right the message made or copied
+ * is undone, silently, and the name the sender wrote stays.
+ */
+static void return_right(Space *space, Port *port, uint8_t kind, uint8_t disp, uint8_t *where) {
+        if (!is_move(disp)) {
+                if (port && kind == RIGHT_SEND) {
+                        if (disp == MSG_TYPE_MAKE_SEND && port->mscount)
+                                port->mscount--;
+                        notify_srights_dec(port);
+                } else if (port && kind == RIGHT_SEND_ONCE) {
+                        notify_sorights_dec(port, false);
+                }
+                port_unref(port);
+                return;
+        }
+        uint32_t name;
+        if (kind == RIGHT_DEAD && port && disp == MSG_TYPE_MOVE_SEND)
+                name = return_dead_send(space, port);
+        else
+                name = kmsg_copyout_right(space, port, kind);
+        wire_put_le32(where, name);
+}
+
 /**
  * kmsg_copyout_returned() - give a message that could not be sent back to
- * its sender's @space (Mach's pseudo-receive)
+ * its sender's @space
  *
- * The header is not swapped: msg_remote_port names the destination right
- * again and msg_local_port the reply right, under the names the sender now
- * has for them (a send-once right gets a new name).
+ * Unlike Mach's pseudo-receive, which hands back every right the message
+ * held, the sender ends up holding exactly what it held before the send:
+ * moved rights come back (a send-once right under a new name), rights the
+ * message made or copied are undone.  The header is not swapped and the
+ * item types keep their dispositions, so the message can be sent again as
+ * it stands.
  */
 void kmsg_copyout_returned(Space *space, Kmsg *kmsg, uint8_t *out) {
-        msg_header_t h;
         memcpy(out, kmsg->data, kmsg->size);
-        wire_msg_header_get(out, &h);
-        uint32_t remote_kind = received_kind(kmsg->dest_kind);
-        uint32_t local_kind = received_kind(kmsg->reply_kind);
-        h.msg_remote_port = kmsg_copyout_right(space, kmsg->dest, kmsg->dest_kind);
+        return_right(space, kmsg->dest, kmsg->dest_kind, kmsg->dest_disp,
+                     out + offsetof(msg_header_t, msg_remote_port));
         kmsg->dest = NULL;
         kmsg->dest_kind = RIGHT_NONE;
-        h.msg_local_port = kmsg_copyout_right(space, kmsg->reply, kmsg->reply_kind);
+        return_right(space, kmsg->reply, kmsg->reply_kind, kmsg->reply_disp,
+                     out + offsetof(msg_header_t, msg_local_port));
         kmsg->reply = NULL;
         kmsg->reply_kind = RIGHT_NONE;
-        copyout_body(space, kmsg, out);
-        h.msg_bits = MSG_BITS(remote_kind == MSG_TYPE_PORT_SEND ? MSG_TYPE_MOVE_SEND : remote_kind,
-                              local_kind == MSG_TYPE_PORT_SEND ? MSG_TYPE_MOVE_SEND : local_kind);
-        wire_msg_header_put(out, &h);
+        for (uint32_t i = 0; i < kmsg->n_rights; i++) {
+                KmsgRight *kr = &kmsg->rights[i];
+                return_right(space, kr->port, kr->kind, kr->disp, out + kr->offset);
+                kr->port = NULL;
+                kr->kind = RIGHT_NONE;
+        }
 }
 
 /**

@@ -26,6 +26,7 @@ typedef struct {
         Port *port;             /* one reference, or NULL */
         uint32_t offset;        /* where the name goes in the message bytes */
         uint8_t kind;           /* RIGHT_*; the disposition until copy-in commits */
+        uint8_t disp;           /* the sender's disposition (MSG_TYPE_*) */
 } KmsgRight;
 
 struct Kmsg {
@@ -34,6 +35,8 @@ struct Kmsg {
         Port *reply;
         uint8_t dest_kind;
         uint8_t reply_kind;
+        uint8_t dest_disp;      /* the sender's dispositions */
+        uint8_t reply_disp;
         bool from_kernel;
         uint32_t n_rights;
         uint32_t n_receive;     /* receive rights among them */

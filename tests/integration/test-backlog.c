@@ -84,16 +84,20 @@ START_TEST(test_full_wait_at_most) {
         uint64_t dt = test_now_ms() - t0;
         ck_assert_uint_ge(dt, 190);
         ck_assert_uint_lt(dt, 5000);
-        /* The message came back: same id and data, rights under our names. */
+        /* The message came back as it was sent, ready to send again, and
+         * the send right it made is undone: we hold what we held. */
         ck_assert_int_eq(m.head.msg_id, 4242);
         ck_assert_int_eq(m.value, 7);
         ck_assert_uint_eq(m.head.msg_remote_port, p);
         ck_assert_uint_eq(m.right, keep);
-        ck_assert_uint_eq(m.rt.msg_type_name, MSG_TYPE_PORT_SEND);
-        /* We now hold the send right the message carried. */
+        ck_assert_uint_eq(m.rt.msg_type_name, MSG_TYPE_MAKE_SEND);
         port_status_t st = status_of(keep);
-        ck_assert_uint_eq(st.urefs, 1);
-        ck_assert_uint_eq(st.n_send, 1);
+        ck_assert_uint_eq(st.urefs, 0);
+        ck_assert_uint_eq(st.n_send, 0);
+        ck_assert_uint_eq(st.mscount, 0);
+        port_type_t t;
+        ck_assert_int_eq(port_type(task_self(), p, &t), 0);
+        ck_assert_uint_eq(t, PORT_TYPE_RECEIVE);
         ck_assert_uint_eq(status_of(p).msgcount, 1);
         ck_assert_uint_eq(status_of(p).n_blocked, 0);
 }

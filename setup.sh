@@ -89,6 +89,23 @@ demo() {
   t1=$(date +%s%N)
   log "10000 RPCs in $(( (t1 - t0) / 1000000 )) ms (client start-up included)"
 
+  log "mailbox ownership moves between two unrelated processes, queued messages and all"
+  "$B/clients/ownership/machipc-ownership" taker > "$WORK/taker.out" &
+  local taker=$!
+  "$B/clients/ownership/machipc-ownership" --wait 5000 owner
+  wait "$taker" || { cat "$WORK/taker.out"; echo "setup.sh: the taker failed" >&2; exit 1; }
+  cat "$WORK/taker.out"
+
+  log "one receiver per mailbox: a task holding only a send right cannot receive"
+  "$B/clients/one-receiver/machipc-one-receiver" owner > "$WORK/owner.out" &
+  local boxowner=$!
+  "$B/clients/one-receiver/machipc-one-receiver" intruder
+  wait "$boxowner" || { cat "$WORK/owner.out"; echo "setup.sh: the mailbox owner failed" >&2; exit 1; }
+  cat "$WORK/owner.out"
+
+  log "the broker's view (machipcctl)"
+  "$B/clients/machipcctl/machipcctl"
+
   log "stopping"
   stop "$echo" "the echo server"
   stop "$ns" "the name server"

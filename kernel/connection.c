@@ -2,9 +2,10 @@
 /*
  * connection.c - frames over an AF_UNIX SOCK_SEQPACKET socket
  *
- * One packet is one frame, so framing is the kernel's.  Reads reject what
- * a frame may not be: truncated (larger than our buffer) or carrying file
- * descriptors this protocol version does not expect (they are closed).
+ * One packet is one frame, so framing is the kernel's, and the descriptors
+ * a frame carries (SCM_RIGHTS) arrive with it.  Reads reject what a frame
+ * may not be: truncated (larger than our buffer) or carrying more
+ * descriptors than a frame may (they are closed).
  * Writes go straight to the socket when nothing is queued; otherwise, or on
  * EAGAIN, the frame is copied to the output queue, which is bounded: a task
  * that stops reading is dropped rather than growing the broker.  Nothing here
@@ -17,12 +18,22 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include "connection.h"
+#include "wire.h"
 
 typedef struct {
         ListLink link;
         size_t len;
+        uint32_t n_fds;
+        int fds[WIRE_FDS_MAX];
         uint8_t data[];
 } OutFrame;
+
+/* connection_close_fds() - close @n descriptors (skipping -1). */
+void connection_close_fds(int *fds, uint32_t n) {
+        for (uint32_t i = 0; i < n; i++)
+                if (fds[i] >= 0)
+                        close(fds[i]);
+}
 
 void connection_init(Connection *c, int fd) {
         c->fd = fd;
@@ -34,37 +45,56 @@ void connection_init(Connection *c, int fd) {
 /* connection_deinit() - drop queued output and close the socket. */
 void connection_deinit(Connection *c) {
         ListLink *l;
-        while ((l = list_pop(&c->outq)))
-                free(list_entry(l, OutFrame, link));
+        while ((l = list_pop(&c->outq))) {
+                OutFrame *f = list_entry(l, OutFrame, link);
+                connection_close_fds(f->fds, f->n_fds);
+                free(f);
+        }
         c->outq_bytes = 0;
         if (c->fd >= 0)
                 close(c->fd);
         c->fd = -1;
 }
 
-static void close_fds(struct msghdr *mh) {
+/* Take the descriptors of a received frame; false if there are more than @max. */
+static bool take_fds(struct msghdr *mh, int *fds, uint32_t max, uint32_t *np) {
+        bool ok = true;
+        *np = 0;
         for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
-                if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+                if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS) {
+                        ok = false;
                         continue;
+                }
                 size_t n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-                int *fds = (int *)CMSG_DATA(cm);
-                for (size_t i = 0; i < n; i++)
-                        close(fds[i]);
+                int *in = (int *)CMSG_DATA(cm);
+                for (size_t i = 0; i < n; i++) {
+                        int fd;
+                        memcpy(&fd, &in[i], sizeof(fd));
+                        if (*np < max)
+                                fds[(*np)++] = fd;
+                        else {
+                                close(fd);
+                                ok = false;
+                        }
+                }
         }
+        return ok;
 }
 
 /**
- * connection_read() - read one frame
+ * connection_read() - read one frame and the descriptors it carries
  * @buf, @size: where; a frame that does not fit is a protocol error
  * @lenp: out, the frame's length
+ * @fds, @max_fds, @n_fdsp: out, its descriptors (the caller owns them)
  *
- * Return: 0, CONNECTION_E_AGAIN, CONNECTION_E_EOF, CONNECTION_E_PROTOCOL,
- * or a negative errno.
+ * Return: 0, CONNECTION_E_AGAIN, CONNECTION_E_EOF, CONNECTION_E_PROTOCOL
+ * (descriptors already closed), or a negative errno.
  */
-int connection_read(Connection *c, uint8_t *buf, size_t size, size_t *lenp) {
+int connection_read(Connection *c, uint8_t *buf, size_t size, size_t *lenp, int *fds,
+                    uint32_t max_fds, uint32_t *n_fdsp) {
         union {
                 struct cmsghdr align;
-                char buf[CMSG_SPACE(sizeof(int) * 16)];
+                char buf[CMSG_SPACE(sizeof(int) * (WIRE_FDS_MAX + 1))];
         } ctl;
         struct iovec iov = { buf, size };
         struct msghdr mh = {
@@ -85,35 +115,56 @@ int connection_read(Connection *c, uint8_t *buf, size_t size, size_t *lenp) {
                         return CONNECTION_E_EOF;
                 return -errno;
         }
-        if (mh.msg_controllen > 0) {
-                close_fds(&mh);
+        *n_fdsp = 0;
+        if (mh.msg_controllen > 0 && !take_fds(&mh, fds, max_fds, n_fdsp)) {
+                connection_close_fds(fds, *n_fdsp);
+                *n_fdsp = 0;
                 return CONNECTION_E_PROTOCOL;
         }
-        if (n == 0)
-                return CONNECTION_E_EOF;
-        if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))
-                return CONNECTION_E_PROTOCOL;
+        if (n == 0 || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
+                connection_close_fds(fds, *n_fdsp);
+                *n_fdsp = 0;
+                return n == 0 ? CONNECTION_E_EOF : CONNECTION_E_PROTOCOL;
+        }
         *lenp = (size_t)n;
         return 0;
 }
 
-static int queue_frame(Connection *c, const uint8_t *frame, size_t len) {
+static int queue_frame(Connection *c, const uint8_t *frame, size_t len, int *fds, uint32_t n_fds) {
         if (c->outq_bytes + len > c->outq_max)
                 return CONNECTION_E_OVERFLOW;
         OutFrame *f = malloc(sizeof(*f) + len);
         if (!f)
                 return -ENOMEM;
         f->len = len;
+        f->n_fds = n_fds;
+        if (n_fds)
+                memcpy(f->fds, fds, n_fds * sizeof(int));
         memcpy(f->data, frame, len);
         list_add_tail(&c->outq, &f->link);
         c->outq_bytes += len;
         return 0;
 }
 
-static int send_frame(Connection *c, const uint8_t *frame, size_t len) {
+static int send_frame(Connection *c, const uint8_t *frame, size_t len, const int *fds, uint32_t n_fds) {
+        union {
+                struct cmsghdr align;
+                char buf[CMSG_SPACE(sizeof(int) * WIRE_FDS_MAX)];
+        } ctl;
+        struct iovec iov = { (void *)frame, len };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+        if (n_fds) {
+                mh.msg_control = ctl.buf;
+                mh.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
+                struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+                cm->cmsg_level = SOL_SOCKET;
+                cm->cmsg_type = SCM_RIGHTS;
+                cm->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
+                memcpy(CMSG_DATA(cm), fds, sizeof(int) * n_fds);
+        }
         ssize_t n;
         do
-                n = send(c->fd, frame, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+                n = sendmsg(c->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
         while (n < 0 && errno == EINTR);
         if (n < 0)
                 return (errno == EAGAIN || errno == EWOULDBLOCK) ? CONNECTION_E_AGAIN : -errno;
@@ -121,18 +172,25 @@ static int send_frame(Connection *c, const uint8_t *frame, size_t len) {
 }
 
 /**
- * connection_write() - send or queue one frame (copied)
+ * connection_write() - send or queue one frame (copied) with its descriptors
+ * @fds, @n_fds: taken: closed once sent, or on failure
  *
  * Return: 0 (sent or queued; see connection_pending()),
  * CONNECTION_E_OVERFLOW, or a negative errno (the socket is broken).
  */
-int connection_write(Connection *c, const uint8_t *frame, size_t len) {
+int connection_write(Connection *c, const uint8_t *frame, size_t len, int *fds, uint32_t n_fds) {
         if (list_empty(&c->outq)) {
-                int r = send_frame(c, frame, len);
-                if (r != CONNECTION_E_AGAIN)
+                int r = send_frame(c, frame, len, fds, n_fds);
+                if (r != CONNECTION_E_AGAIN) {
+                        /* Sent (the peer has its own copies) or the socket is broken. */
+                        connection_close_fds(fds, n_fds);
                         return r;
+                }
         }
-        return queue_frame(c, frame, len);
+        int r = queue_frame(c, frame, len, fds, n_fds);
+        if (r != 0)
+                connection_close_fds(fds, n_fds);
+        return r;
 }
 
 /**
@@ -144,11 +202,12 @@ int connection_flush(Connection *c) {
         ListLink *l;
         while ((l = list_first(&c->outq))) {
                 OutFrame *f = list_entry(l, OutFrame, link);
-                int r = send_frame(c, f->data, f->len);
+                int r = send_frame(c, f->data, f->len, f->fds, f->n_fds);
                 if (r == CONNECTION_E_AGAIN)
                         return 0;
                 if (r < 0)
                         return r;
+                connection_close_fds(f->fds, f->n_fds);
                 list_del(&f->link);
                 c->outq_bytes -= f->len;
                 free(f);

@@ -26,7 +26,9 @@ typedef struct {
 
 void connection_init(Connection *c, int fd);
 void connection_deinit(Connection *c);
-int connection_read(Connection *c, uint8_t *buf, size_t size, size_t *lenp);
-int connection_write(Connection *c, const uint8_t *frame, size_t len);
+int connection_read(Connection *c, uint8_t *buf, size_t size, size_t *lenp, int *fds,
+                    uint32_t max_fds, uint32_t *n_fdsp);
+int connection_write(Connection *c, const uint8_t *frame, size_t len, int *fds, uint32_t n_fds);
+void connection_close_fds(int *fds, uint32_t n);
 int connection_flush(Connection *c);
 bool connection_pending(const Connection *c);

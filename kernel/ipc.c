@@ -438,7 +438,7 @@ void right_release(Port *port, uint8_t kind) {
 int ipc_send_kernel(Port *dest, int32_t id, const void *body, uint32_t body_size) {
         Kmsg *k;
         uint32_t size = (uint32_t)sizeof(msg_header_t) + body_size;
-        int r = kmsg_new(&k, size, 0);
+        int r = kmsg_new(&k, size, 0, 0);
         if (r < 0)
                 return r;
         msg_header_t h = { .msg_size = size, .msg_id = id };

@@ -48,6 +48,7 @@ typedef struct {
         uint64_t received;
         uint64_t notifications;
         uint64_t circular;      /* messages destroyed because they closed a loop */
+        uint64_t fds_in_flight; /* descriptors held by messages now */
 } IpcStats;
 
 extern IpcStats ipc_stats;

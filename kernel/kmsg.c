@@ -22,6 +22,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include "ipc.h"
 #include "kmsg.h"
 #include "notify.h"
@@ -33,18 +36,23 @@
 
 /**
  * kmsg_new() - allocate a message of @size bytes with room for @n_rights
+ * and @n_fds descriptors (set to -1)
  *
  * Return: 0 or -ENOMEM.
  */
-int kmsg_new(Kmsg **kmsgp, uint32_t size, uint32_t n_rights) {
-        size_t bytes = sizeof(Kmsg) + (size_t)n_rights * sizeof(KmsgRight) + size;
+int kmsg_new(Kmsg **kmsgp, uint32_t size, uint32_t n_rights, uint32_t n_fds) {
+        size_t bytes = sizeof(Kmsg) + (size_t)n_rights * sizeof(KmsgRight) + n_fds * sizeof(int) + size;
         Kmsg *k = calloc(1, bytes);
         if (!k)
                 return -ENOMEM;
         list_init(&k->link);
         k->n_rights = n_rights;
         k->rights = (KmsgRight *)(k + 1);
-        k->data = (uint8_t *)(k->rights + n_rights);
+        k->n_fds = n_fds;
+        k->fds = (int *)(k->rights + n_rights);
+        for (uint32_t i = 0; i < n_fds; i++)
+                k->fds[i] = -1;
+        k->data = (uint8_t *)(k->fds + n_fds);
         k->size = size;
         *kmsgp = k;
         return 0;
@@ -76,6 +84,10 @@ Kmsg *kmsg_free(Kmsg *kmsg) {
         if (kmsg->accept_space)
                 kmsg->accept_space->pending_notify = NULL;
         port_unref(kmsg->accept_notify);
+        for (uint32_t i = 0; i < kmsg->n_fds; i++)
+                if (kmsg->fds[i] >= 0)
+                        close(kmsg->fds[i]);
+        ipc_stats.fds_in_flight -= kmsg->n_fds;
         free(kmsg);
         return NULL;
 }
@@ -223,6 +235,8 @@ static uint8_t copyin_commit(Space *space, uint32_t name, uint32_t disp, Port **
  * @space: the sender's name space
  * @msg, @size: the message; wire_msg_check() accepted it
  * @info: what wire_msg_check() reported
+ * @fds, @n_fds: the frame's descriptors, checked by kmsg_check_fds(); taken
+ *               on success only
  * @kmsgp: out, the message with its rights
  *
  * Conditions: nothing is taken from @space unless the whole message is valid.
@@ -231,13 +245,14 @@ static uint8_t copyin_commit(Space *space, uint32_t name, uint32_t disp, Port **
  * or a disposition the right does not allow), -ENOMEM.
  */
 int kmsg_copyin(Space *space, const uint8_t *msg, uint32_t size, const WireMsgInfo *info,
-                Kmsg **kmsgp) {
+                int *fds, uint32_t n_fds, Kmsg **kmsgp) {
         msg_header_t h;
         Kmsg *k;
         int r;
 
         wire_msg_header_get(msg, &h);
-        r = kmsg_new(&k, size, info->n_rights);
+        /* Room for the descriptors now; they are taken only once all else succeeded. */
+        r = kmsg_new(&k, size, info->n_rights, n_fds);
         if (r < 0)
                 return r;
         memcpy(k->data, msg, size);
@@ -310,8 +325,56 @@ int kmsg_copyin(Space *space, const uint8_t *msg, uint32_t size, const WireMsgIn
                         }
                 }
         }
+        if (n_fds)
+                memcpy(k->fds, fds, n_fds * sizeof(int));
+        ipc_stats.fds_in_flight += n_fds;
         *kmsgp = k;
         return 0;
+}
+
+/**
+ * kmsg_check_fds() - are the descriptors what the message's out-of-line items say?
+ * @msg, @size: a message wire_msg_check() accepted, whose n_fds is @n_fds
+ * @fds: the frame's descriptors, in order
+ *
+ * Each region (MSG_TYPE_MEMORY, size > 0) must be a memfd sealed against
+ * writing, growing and shrinking, of exactly its size rounded up to pages,
+ * so that no one can change what the receiver sees.  Plain descriptors
+ * (MSG_TYPE_FD) may be anything.
+ * Return: 0 or SEND_INVALID_MEMORY.
+ */
+int kmsg_check_fds(const uint8_t *msg, uint32_t size, const int *fds, uint32_t n_fds) {
+        const uint32_t need = F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW;
+        const uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+        WireItemIter it;
+        WireItem item;
+        uint32_t n = 0;
+        wire_item_iter_init(&it, msg, size);
+        while (wire_item_next(&it, &item)) {
+                for (uint32_t j = 0; j < item.number; j++) {
+                        if (item.name == MSG_TYPE_FD) {
+                                n++;
+                                continue;
+                        }
+                        if (item.name != MSG_TYPE_MEMORY)
+                                break;
+                        msg_ool_t o;
+                        memcpy(&o, msg + item.offset + 16 * j, sizeof(o));
+                        if (o.size == 0)
+                                continue;
+                        if (n >= n_fds)
+                                return SEND_INVALID_MEMORY;
+                        int fd = fds[n++];
+                        struct stat st;
+                        int seals = fcntl(fd, F_GET_SEALS);
+                        if (seals < 0 || ((uint32_t)seals & need) != need)
+                                return SEND_INVALID_MEMORY;
+                        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+                            (uint64_t)st.st_size != (o.size + page - 1) / page * page)
+                                return SEND_INVALID_MEMORY;
+                }
+        }
+        return n == n_fds ? 0 : SEND_INVALID_MEMORY;
 }
 
 /**

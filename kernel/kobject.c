@@ -192,7 +192,7 @@ static void kobject_reply(Kmsg *req, int32_t id, const int32_t *res, uint32_t n,
                         (extra ? MSG_ITEM_SIZE(extra->bytes) : 0) +
                         (with_right ? MSG_ITEM_SIZE(4) : 0);
         Kmsg *k;
-        if (kmsg_new(&k, size, with_right ? 1 : 0) < 0)
+        if (kmsg_new(&k, size, with_right ? 1 : 0, 0) < 0)
                 return;         /* the reply right is released with the request */
         msg_header_t h = { .msg_size = size, .msg_id = id + KCALL_REPLY_DELTA };
         wire_msg_header_put(k->data, &h);

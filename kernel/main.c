@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include "broker.h"
 #include "util/log.h"
 
@@ -115,6 +116,12 @@ int main(int argc, char **argv) {
         if (r != 0)
                 return r > 0 ? EXIT_SUCCESS : 2;
         signal(SIGPIPE, SIG_IGN);
+        /* Descriptors travel in messages: take all the descriptors we may. */
+        struct rlimit rl;
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+                rl.rlim_cur = rl.rlim_max;
+                setrlimit(RLIMIT_NOFILE, &rl);
+        }
         r = broker_new(&b, &cfg);
         if (r < 0) {
                 if (r == -ENOMEM)

@@ -121,7 +121,7 @@ bool notify_port_destroyed(Port *port) {
         } body = { { MSG_TYPE_MOVE_RECEIVE, 0, 1 }, 0, 0 };
         uint32_t size = (uint32_t)(sizeof(msg_header_t) + MSG_ITEM_SIZE(4));
         Kmsg *k;
-        if (kmsg_new(&k, size, 1) < 0) {
+        if (kmsg_new(&k, size, 1, 0) < 0) {
                 port_unref(to);
                 return false;
         }

@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include "broker.h"
 #include "ipc.h"
@@ -121,10 +122,13 @@ void peer_kill(Peer *peer, const char *why) {
         list_add_tail(&peer->broker->zombies, &peer->link);
 }
 
-static void peer_write(Peer *peer, size_t len) {
-        if (peer->dead)
+/* Send the frame in the broker's tx buffer, with @fds (taken). */
+static void peer_write(Peer *peer, size_t len, int *fds, uint32_t n_fds) {
+        if (peer->dead) {
+                connection_close_fds(fds, n_fds);
                 return;
-        int r = connection_write(&peer->conn, peer->broker->tx, len);
+        }
+        int r = connection_write(&peer->conn, peer->broker->tx, len, fds, n_fds);
         if (r == CONNECTION_E_OVERFLOW) {
                 peer_kill(peer, "stopped reading its socket, dropped");
                 return;
@@ -155,10 +159,15 @@ static uint8_t *frame_begin(Peer *peer, uint16_t op, uint32_t serial) {
         return peer->broker->tx + WIRE_HDR_SIZE;
 }
 
-static void frame_end(Peer *peer, uint16_t op, uint32_t serial, size_t body) {
+static void frame_end_fds(Peer *peer, uint16_t op, uint32_t serial, size_t body, int *fds,
+                          uint32_t n_fds) {
         WireHeader h = { .size = (uint32_t)(WIRE_HDR_SIZE + body), .op = op, .serial = serial };
         wire_header_encode(peer->broker->tx, &h);
-        peer_write(peer, WIRE_HDR_SIZE + body);
+        peer_write(peer, WIRE_HDR_SIZE + body, fds, n_fds);
+}
+
+static void frame_end(Peer *peer, uint16_t op, uint32_t serial, size_t body) {
+        frame_end_fds(peer, op, serial, body, NULL, 0);
 }
 
 static void req_put(PeerReq *r) {
@@ -198,8 +207,16 @@ static void reply_received(PeerReq *r, int status, Kmsg *k, uint32_t needed) {
         uint8_t *b = frame_begin(peer, WIRE_OP_MSG | WIRE_OP_REPLY, r->serial);
         WireMsgReply m = { .status = (uint32_t)status };
         size_t len = WIRE_MSG_REPLY_SIZE;
+        int fds[WIRE_FDS_MAX];
+        uint32_t n_fds = 0;
 
         if (status == 0 && k) {
+                /* The descriptors go with the frame. */
+                n_fds = k->n_fds;
+                for (uint32_t i = 0; i < n_fds; i++) {
+                        fds[i] = k->fds[i];
+                        k->fds[i] = -1;
+                }
                 m.flags = WIRE_REPLY_RECEIVED | (k->from_kernel ? WIRE_REPLY_KERNEL : 0);
                 m.pid = k->pid;
                 m.uid = k->uid;
@@ -225,7 +242,7 @@ static void reply_received(PeerReq *r, int status, Kmsg *k, uint32_t needed) {
                 kmsg_free(k);
         }
         wire_msg_reply_encode(b, &m);
-        frame_end(peer, WIRE_OP_MSG | WIRE_OP_REPLY, r->serial, len);
+        frame_end_fds(peer, WIRE_OP_MSG | WIRE_OP_REPLY, r->serial, len, fds, n_fds);
         req_put(r);
 }
 
@@ -331,14 +348,31 @@ static int send_precheck(Peer *peer, const uint8_t *msg, uint32_t option, uint32
         return SEND_TIMED_OUT;
 }
 
-static void peer_msg(Peer *peer, uint32_t serial, const uint8_t *body, size_t len) {
+/* Descriptors in flight in the whole broker at most (the rest of its descriptor budget is for sockets). */
+static uint64_t peer_fds_budget(void) {
+        struct rlimit rl;
+        if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+                return 1u << 20;
+        return rl.rlim_cur > 4096 ? rl.rlim_cur / 2 : rl.rlim_cur / 4;
+}
+
+/* @fds, @n_fds: the frame's descriptors; taken (consumed or closed). */
+static void peer_msg(Peer *peer, uint32_t serial, const uint8_t *body, size_t len, int *fds,
+                     uint32_t n_fds) {
         WireMsgReq q;
         if (wire_msg_req_decode(body, len, &q) < 0) {
+                connection_close_fds(fds, n_fds);
                 peer_kill(peer, "malformed message request");
+                return;
+        }
+        if (n_fds && !(q.option & WIRE_MSG_SEND)) {
+                connection_close_fds(fds, n_fds);
+                peer_kill(peer, "descriptors with a receive request");
                 return;
         }
         PeerReq *r = req_get(peer);
         if (!r) {
+                connection_close_fds(fds, n_fds);
                 /* Answer without a PeerReq: too many calls in progress. */
                 uint8_t *b = frame_begin(peer, WIRE_OP_MSG | WIRE_OP_REPLY, serial);
                 WireMsgReply m = { .status = KERN_RESOURCE_SHORTAGE };
@@ -361,12 +395,19 @@ static void peer_msg(Peer *peer, uint32_t serial, const uint8_t *body, size_t le
         uint32_t size = (uint32_t)(len - WIRE_MSG_REQ_SIZE);
         WireMsgInfo info;
         int st = wire_msg_check(msg, size, &info);
+        if (st == 0 && info.n_fds != n_fds)
+                st = SEND_INVALID_MEMORY;       /* descriptors the items do not account for */
+        if (st == 0 && n_fds)
+                st = kmsg_check_fds(msg, size, fds, n_fds);
+        if (st == 0 && n_fds && ipc_stats.fds_in_flight + n_fds > peer_fds_budget())
+                st = SEND_NO_BUFFER;
         if (st == 0)
                 st = send_precheck(peer, msg, q.option, q.send_timeout);
         Kmsg *k = NULL;
         if (st == 0)
-                st = kmsg_copyin(peer->space, msg, size, &info, &k);
+                st = kmsg_copyin(peer->space, msg, size, &info, fds, n_fds, &k);
         if (st != 0) {
+                connection_close_fds(fds, n_fds);
                 reply_status(r, st < 0 ? SEND_NO_BUFFER : st);
                 return;
         }
@@ -478,23 +519,31 @@ static int peer_hello(Peer *peer, uint32_t serial, const uint8_t *body, size_t l
         return 0;
 }
 
-static void peer_dispatch(Peer *peer, const uint8_t *frame, size_t len) {
+static void peer_dispatch(Peer *peer, const uint8_t *frame, size_t len, int *fds, uint32_t n_fds) {
         WireHeader h;
         if (wire_header_decode(frame, len, &h) < 0) {
+                connection_close_fds(fds, n_fds);
                 peer_kill(peer, "malformed frame");
                 return;
         }
         const uint8_t *body = frame + WIRE_HDR_SIZE;
         size_t blen = len - WIRE_HDR_SIZE;
+        if (h.op == WIRE_OP_MSG && peer->ready) {
+                peer_msg(peer, h.serial, body, blen, fds, n_fds);
+                return;
+        }
+        if (n_fds) {
+                /* Only message requests carry descriptors. */
+                connection_close_fds(fds, n_fds);
+                peer_kill(peer, "descriptors nobody declared");
+                return;
+        }
         if (!peer->ready) {
                 if (h.op != WIRE_OP_HELLO || peer_hello(peer, h.serial, body, blen) < 0)
                         peer_kill(peer, "bad handshake");
                 return;
         }
         switch (h.op) {
-        case WIRE_OP_MSG:
-                peer_msg(peer, h.serial, body, blen);
-                break;
         case WIRE_OP_REPLY_PORT:
                 if (blen != 0)
                         peer_kill(peer, "malformed reply-port request");
@@ -517,17 +566,19 @@ static void peer_on_read(evutil_socket_t fd, short what, void *userdata) {
         (void)what;
         for (int i = 0; i < PEER_READ_BATCH && !peer->dead; i++) {
                 size_t len;
-                int r = connection_read(&peer->conn, b->rx, WIRE_FRAME_MAX, &len);
+                int fds[WIRE_FDS_MAX];
+                uint32_t n_fds = 0;
+                int r = connection_read(&peer->conn, b->rx, WIRE_FRAME_MAX, &len, fds, WIRE_FDS_MAX, &n_fds);
                 if (r == CONNECTION_E_AGAIN)
                         break;
                 if (r == CONNECTION_E_EOF)
                         peer_kill(peer, "disconnected");
                 else if (r == CONNECTION_E_PROTOCOL)
-                        peer_kill(peer, "oversized frame or unexpected descriptors");
+                        peer_kill(peer, "oversized frame or too many descriptors");
                 else if (r < 0)
                         peer_kill(peer, "read error");
                 else
-                        peer_dispatch(peer, b->rx, len);
+                        peer_dispatch(peer, b->rx, len, fds, n_fds);
         }
         /* Only now: settling may free this peer. */
         broker_settle(b);

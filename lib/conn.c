@@ -73,8 +73,21 @@ static void conn_setup_once(void) {
         pthread_atfork(NULL, NULL, conn_atfork_child);
 }
 
-static ssize_t send_all(int fd, const struct iovec *iov, int n) {
+static ssize_t send_all(int fd, const struct iovec *iov, int n, const int *fds, uint32_t n_fds) {
+        union {
+                struct cmsghdr align;
+                char buf[CMSG_SPACE(sizeof(int) * WIRE_FDS_MAX)];
+        } ctl;
         struct msghdr mh = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)n };
+        if (n_fds) {
+                mh.msg_control = ctl.buf;
+                mh.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
+                struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+                cm->cmsg_level = SOL_SOCKET;
+                cm->cmsg_type = SCM_RIGHTS;
+                cm->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
+                memcpy(CMSG_DATA(cm), fds, sizeof(int) * n_fds);
+        }
         ssize_t r;
         do
                 r = sendmsg(fd, &mh, MSG_NOSIGNAL);
@@ -82,12 +95,41 @@ static ssize_t send_all(int fd, const struct iovec *iov, int n) {
         return r;
 }
 
-static ssize_t recv_frame(int fd, uint8_t *buf, size_t size) {
+/* Receive one frame; its descriptors (at most WIRE_FDS_MAX) go to @fds. */
+static ssize_t recv_frame(int fd, uint8_t *buf, size_t size, int *fds, uint32_t *n_fds) {
+        union {
+                struct cmsghdr align;
+                char buf[CMSG_SPACE(sizeof(int) * WIRE_FDS_MAX)];
+        } ctl;
+        struct iovec iov = { buf, size };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+                             .msg_controllen = sizeof(ctl.buf) };
         ssize_t r;
         do
-                r = recv(fd, buf, size, 0);
+                r = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
         while (r < 0 && errno == EINTR);
+        *n_fds = 0;
+        if (r < 0)
+                return r;
+        for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+                if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+                        continue;
+                size_t n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+                for (size_t i = 0; i < n; i++) {
+                        int f;
+                        memcpy(&f, CMSG_DATA(cm) + i * sizeof(int), sizeof(f));
+                        if (*n_fds < WIRE_FDS_MAX)
+                                fds[(*n_fds)++] = f;
+                        else
+                                close(f);
+                }
+        }
         return r;
+}
+
+static void close_all(const int *fds, uint32_t n) {
+        for (uint32_t i = 0; i < n; i++)
+                close(fds[i]);
 }
 
 /* Handshake on a fresh socket; the lock is held and no other call is in flight. */
@@ -98,12 +140,15 @@ static int conn_hello_locked(int fd) {
         wire_header_encode(out, &h);
         wire_hello_encode(out + WIRE_HDR_SIZE, &m);
         struct iovec iov = { out, sizeof(out) };
-        if (send_all(fd, &iov, 1) < 0)
+        if (send_all(fd, &iov, 1, NULL, 0) < 0)
                 return -errno;
         uint8_t in[WIRE_HDR_SIZE + WIRE_HELLO_REPLY_SIZE + 1];
-        ssize_t n = recv_frame(fd, in, sizeof(in));
+        int fds[WIRE_FDS_MAX];
+        uint32_t n_fds;
+        ssize_t n = recv_frame(fd, in, sizeof(in), fds, &n_fds);
         if (n < 0)
                 return -errno;
+        close_all(fds, n_fds);
         if (n == 0)
                 return -ECONNRESET;
         WireHeader rh;
@@ -235,10 +280,11 @@ static void conn_fail_locked(int error) {
         pthread_cond_broadcast(&conn.cond);
 }
 
-/* Hand one reply frame to its call (lock held). */
-static void conn_deliver_locked(const uint8_t *frame, size_t len) {
+/* Hand one reply frame and its descriptors to its call (lock held). */
+static void conn_deliver_locked(const uint8_t *frame, size_t len, int *fds, uint32_t n_fds) {
         WireHeader h;
         if (wire_header_decode(frame, len, &h) < 0 || !(h.op & WIRE_OP_REPLY)) {
+                close_all(fds, n_fds);
                 conn_fail_locked(-EPROTO);
                 return;
         }
@@ -247,9 +293,12 @@ static void conn_deliver_locked(const uint8_t *frame, size_t len) {
                 pp = &(*pp)->next;
         Call *c = *pp;
         if (!c) {
+                close_all(fds, n_fds);
                 conn_fail_locked(-EPROTO);
                 return;
         }
+        memcpy(c->fds, fds, n_fds * sizeof(int));
+        c->n_fds = n_fds;
         *pp = c->next;
         const uint8_t *body = frame + WIRE_HDR_SIZE;
         size_t blen = len - WIRE_HDR_SIZE;
@@ -282,7 +331,8 @@ static void conn_deliver_locked(const uint8_t *frame, size_t len) {
  *
  * Return: 0 (the reply is in @call) or a negative errno.
  */
-int conn_call(Call *call, uint16_t op, const struct iovec *iov, int n_iov) {
+int conn_call(Call *call, uint16_t op, const struct iovec *iov, int n_iov, const int *fds,
+              uint32_t n_fds) {
         struct iovec v[4];
         uint8_t hdr[WIRE_HDR_SIZE];
         size_t len = WIRE_HDR_SIZE;
@@ -315,7 +365,7 @@ int conn_call(Call *call, uint16_t op, const struct iovec *iov, int n_iov) {
         wire_header_encode(hdr, &h);
         v[0].iov_base = hdr;
         v[0].iov_len = sizeof(hdr);
-        ssize_t sent = send_all(fd, v, n_iov + 1);
+        ssize_t sent = send_all(fd, v, n_iov + 1, fds, n_fds);
 
         pthread_mutex_lock(&conn.lock);
         if (sent < 0 && !call->done) {
@@ -334,16 +384,20 @@ int conn_call(Call *call, uint16_t op, const struct iovec *iov, int n_iov) {
                 }
                 conn.reading = true;
                 pthread_mutex_unlock(&conn.lock);
-                ssize_t n = recv_frame(fd, conn.rbuf, WIRE_FRAME_MAX);
+                int rfds[WIRE_FDS_MAX];
+                uint32_t n_rfds = 0;
+                ssize_t n = recv_frame(fd, conn.rbuf, WIRE_FRAME_MAX, rfds, &n_rfds);
                 int err = errno;
                 pthread_mutex_lock(&conn.lock);
                 conn.reading = false;
-                if (conn.closing)
+                if (conn.closing) {
+                        close_all(rfds, n_rfds);
                         break;
+                }
                 if (n <= 0)
                         conn_fail_locked(n == 0 ? -ECONNRESET : -err);
                 else
-                        conn_deliver_locked(conn.rbuf, (size_t)n);
+                        conn_deliver_locked(conn.rbuf, (size_t)n, rfds, n_rfds);
                 pthread_cond_broadcast(&conn.cond);
         }
         if (conn.closing && !conn.reading && conn.fd == fd)

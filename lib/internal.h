@@ -20,9 +20,12 @@ typedef struct Call {
         size_t msg_len;         /* bytes of message copied to buf */
         WireMsgReply reply;     /* MSG */
         uint32_t words[2];      /* REPLY_PORT: status, name */
+        uint32_t n_fds;         /* descriptors that came with the reply (the caller owns them) */
+        int fds[WIRE_FDS_MAX];
 } Call;
 
-int conn_call(Call *call, uint16_t op, const struct iovec *iov, int n_iov);
+int conn_call(Call *call, uint16_t op, const struct iovec *iov, int n_iov, const int *fds,
+              uint32_t n_fds);
 int conn_ensure(void);
 uint32_t conn_generation(void);
 port_t conn_self(void);
@@ -30,6 +33,37 @@ port_t conn_notify(void);
 port_t conn_bootstrap(void);
 
 void msg_set_sender(const WireMsgReply *rep);
+
+/* Out-of-line items of one message being sent (vm.c). */
+enum {
+        OOL_FD_PASS = 1,        /* a descriptor, copied */
+        OOL_FD_MOVE,            /* a descriptor, closed once sent */
+        OOL_COPY,               /* a region, copied into a temporary memfd */
+        OOL_COPY_THEN_FREE,     /* the same, then vm_deallocate()d once sent */
+        OOL_MOVED_REGION,       /* a whole region of ours, sealed and handed over */
+};
+
+typedef struct {
+        uint32_t offset;        /* of the element in the message */
+        uint8_t action;
+        int fd;
+        uint64_t orig;          /* the caller's address or descriptor */
+        uint64_t size;
+        size_t len;
+} OolEntry;
+
+typedef struct {
+        uint8_t *wire;          /* the message in wire form, or NULL: nothing out of line */
+        uint32_t n;
+        OolEntry e[MSG_FDS_MAX];
+        uint32_t n_fds;
+        int fds[MSG_FDS_MAX];
+} OolPlan;
+
+int ool_prepare(const msg_header_t *h, OolPlan *plan);
+void ool_finish(OolPlan *plan, bool sent);
+void ool_restore(const OolPlan *plan, msg_header_t *h);
+int ool_receive(msg_header_t *h, size_t buf_size, int *fds, uint32_t n_fds);
 
 int kcall(port_t task, int32_t id, const uint32_t *args, uint32_t n_args, int32_t *res,
           uint32_t n_res, port_t right, uint32_t right_disp, port_t *right_out);

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "internal.h"
 #include "kcall.h"
 
@@ -46,7 +47,7 @@ port_t mach_reply_port(void) {
         if (tls_reply_port && tls_reply_gen == conn_generation())
                 return tls_reply_port;
         Call c = { 0 };
-        if (conn_call(&c, WIRE_OP_REPLY_PORT, NULL, 0) < 0 || c.words[0] != 0)
+        if (conn_call(&c, WIRE_OP_REPLY_PORT, NULL, 0, NULL, 0) < 0 || c.words[0] != 0)
                 return PORT_NULL;
         pthread_once(&reply_once, reply_key_create);
         tls_reply_port = c.words[1];
@@ -115,12 +116,18 @@ static msg_return_t msg_call(msg_header_t *h, uint32_t wopt, size_t buf_size, po
                 .rcv_size = rcv_size,
                 .rcv_timeout = rcv_to,
         };
+        OolPlan plan;
+        plan.wire = NULL;
+        plan.n = plan.n_fds = 0;
         if (wopt & WIRE_MSG_SEND) {
                 if (h->msg_size < sizeof(*h))
                         return SEND_MSG_TOO_SMALL;
                 if (h->msg_size > MSG_SIZE_MAX)
                         return SEND_TOO_LARGE;
-                iov[1].iov_base = h;
+                int pr = ool_prepare(h, &plan);
+                if (pr != 0)
+                        return pr;
+                iov[1].iov_base = plan.wire ? (void *)plan.wire : (void *)h;
                 iov[1].iov_len = h->msg_size;
                 n = 2;
         }
@@ -128,15 +135,33 @@ static msg_return_t msg_call(msg_header_t *h, uint32_t wopt, size_t buf_size, po
         iov[0].iov_base = req;
         iov[0].iov_len = sizeof(req);
         Call c = { .buf = (uint8_t *)h, .buf_size = buf_size };
-        int r = conn_call(&c, WIRE_OP_MSG, iov, n);
-        if (r < 0)
+        int r = conn_call(&c, WIRE_OP_MSG, iov, n, plan.fds, plan.n_fds);
+        if (r < 0) {
+                ool_finish(&plan, false);
+                for (uint32_t i = 0; i < c.n_fds; i++)
+                        close(c.fds[i]);
                 return r;
-        if (c.reply.flags & WIRE_REPLY_RECEIVED) {
-                /* On RCV_TOO_LARGE only the header came: msg_size is the size needed. */
-                if (c.reply.status == 0 || c.reply.status == RCV_SERVER_DIED)
-                        msg_set_sender(&c.reply);
         }
-        return (msg_return_t)c.reply.status;
+        msg_return_t status = (msg_return_t)c.reply.status;
+        /* Did the send part happen?  A receive code means it did. */
+        bool sent = status == 0 || status == SEND_WILL_NOTIFY || status == RCV_SERVER_DIED ||
+                    ((uint32_t)status & 0xffffc000u) == 0x10004000u;
+        if (plan.wire) {
+                if (c.reply.flags & WIRE_REPLY_RETURNED)
+                        ool_restore(&plan, h);
+                ool_finish(&plan, sent);
+        }
+        if ((c.reply.flags & WIRE_REPLY_RECEIVED) && (status == 0 || status == RCV_SERVER_DIED)) {
+                msg_set_sender(&c.reply);
+                int br = ool_receive(h, buf_size, c.fds, c.n_fds);
+                if (br && status == 0)
+                        status = br;
+        } else {
+                /* On RCV_TOO_LARGE only the header came: msg_size is the size needed. */
+                for (uint32_t i = 0; i < c.n_fds; i++)
+                        close(c.fds[i]);
+        }
+        return status;
 }
 
 msg_return_t msg_send(msg_header_t *h, msg_option_t option, msg_timeout_t timeout_ms) {

@@ -161,7 +161,10 @@ uint32_t wire_type_size(uint16_t name) {
         case MSG_TYPE_COPY_SEND:
         case MSG_TYPE_MAKE_SEND:
         case MSG_TYPE_MAKE_SEND_ONCE:
+        case MSG_TYPE_FD:
                 return 4;
+        case MSG_TYPE_MEMORY:
+                return 16;
         default:
                 return 0;
         }
@@ -214,9 +217,10 @@ bool wire_item_next(WireItemIter *it, WireItem *item) {
  *
  * Return: 0, SEND_MSG_TOO_SMALL (size below the header, not a multiple of 4,
  * not the framed length, or an item that overruns), SEND_TOO_LARGE (above
- * MSG_SIZE_MAX or more than WIRE_RIGHTS_MAX rights), SEND_INVALID_HEADER
- * (unknown bits or a disposition the header cannot carry), SEND_INVALID_TYPE
- * (unknown item type or flags).
+ * MSG_SIZE_MAX, more than WIRE_RIGHTS_MAX rights or WIRE_FDS_MAX descriptors,
+ * a region above MSG_OOL_SIZE_MAX), SEND_INVALID_HEADER (unknown bits or a
+ * disposition the header cannot carry), SEND_INVALID_TYPE (unknown item type
+ * or flags), SEND_INVALID_MEMORY (descriptor indices not 0, 1, 2... in order).
  */
 int wire_msg_check(const uint8_t *msg, size_t len, WireMsgInfo *info) {
         msg_header_t h;
@@ -246,7 +250,8 @@ int wire_msg_check(const uint8_t *msg, size_t len, WireMsgInfo *info) {
                 memcpy(&t, msg + off, sizeof(t));
                 off += sizeof(t);
                 uint32_t esize = wire_type_size(t.msg_type_name);
-                if (esize == 0 || t.msg_type_flags != 0)
+                bool ool = t.msg_type_name == MSG_TYPE_MEMORY || t.msg_type_name == MSG_TYPE_FD;
+                if (esize == 0 || (t.msg_type_flags & ~(ool ? MSG_TYPE_FLAG_DEALLOCATE : 0u)))
                         return SEND_INVALID_TYPE;
                 /* len <= MSG_SIZE_MAX, so this cannot overflow 64 bits. */
                 uint64_t bytes = (uint64_t)esize * t.msg_type_number;
@@ -255,6 +260,25 @@ int wire_msg_check(const uint8_t *msg, size_t len, WireMsgInfo *info) {
                 if (wire_disposition_is_valid(t.msg_type_name)) {
                         tmp.n_rights += t.msg_type_number;
                         if (tmp.n_rights > WIRE_RIGHTS_MAX)
+                                return SEND_TOO_LARGE;
+                }
+                /* On the wire an out-of-line element names its descriptor by its
+                 * place among the frame's descriptors, in order. */
+                for (uint32_t j = 0; ool && j < t.msg_type_number; j++) {
+                        const uint8_t *e = msg + off + (size_t)j * esize;
+                        if (t.msg_type_name == MSG_TYPE_MEMORY) {
+                                msg_ool_t o;
+                                memcpy(&o, e, sizeof(o));
+                                if (o.size > MSG_OOL_SIZE_MAX)
+                                        return SEND_TOO_LARGE;
+                                if (o.size == 0)
+                                        continue;
+                                if (o.address != tmp.n_fds)
+                                        return SEND_INVALID_MEMORY;
+                        } else if (wire_get_le32(e) != tmp.n_fds) {
+                                return SEND_INVALID_MEMORY;
+                        }
+                        if (++tmp.n_fds > WIRE_FDS_MAX)
                                 return SEND_TOO_LARGE;
                 }
                 uint64_t padded = (bytes + 7u) & ~(uint64_t)7u;

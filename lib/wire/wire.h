@@ -30,6 +30,8 @@
 #define WIRE_FRAME_MAX (WIRE_HDR_SIZE + WIRE_MSG_REQ_SIZE + MSG_SIZE_MAX)
 /* Port rights one message may carry (header included). */
 #define WIRE_RIGHTS_MAX 1024u
+/* Descriptors one frame may carry (SCM_RIGHTS), all out-of-line items together. */
+#define WIRE_FDS_MAX MSG_FDS_MAX
 
 enum {
         WIRE_OP_HELLO = 1,
@@ -99,6 +101,7 @@ typedef struct {
 /* What wire_msg_check() learned about a message. */
 typedef struct {
         uint32_t n_rights;      /* port rights in the body */
+        uint32_t n_fds;         /* descriptors the frame must carry */
         uint32_t remote_disp;   /* header dispositions, 0 = default */
         uint32_t local_disp;
 } WireMsgInfo;

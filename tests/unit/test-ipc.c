@@ -74,7 +74,7 @@ static int send_from(Space *s, uint32_t size, Kmsg **kp) {
         int r = wire_msg_check(mbuf, size, &info);
         if (r)
                 return r;
-        return kmsg_copyin(s, mbuf, size, &info, kp);
+        return kmsg_copyin(s, mbuf, size, &info, NULL, 0, kp);
 }
 
 START_TEST(test_ptrmap) {
@@ -327,7 +327,7 @@ START_TEST(test_set_round_robin) {
         Kmsg *k;
         for (int i = 0; i < 3; i++) {
                 for (int j = 0; j < 4; j++) {
-                        ck_assert_int_eq(kmsg_new(&k, sizeof(msg_header_t), 0), 0);
+                        ck_assert_int_eq(kmsg_new(&k, sizeof(msg_header_t), 0, 0), 0);
                         msg_header_t h = { .msg_size = sizeof(h), .msg_id = i };
                         wire_msg_header_put(k->data, &h);
                         k->dest = port_ref(m[i]);

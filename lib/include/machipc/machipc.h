@@ -8,6 +8,7 @@
 #include <machipc/port.h>
 #include <machipc/msg.h>
 #include <machipc/netname.h>
+#include <machipc/vm.h>
 
 #define MACHIPC_VERSION_MAJOR 0
 #define MACHIPC_VERSION_MINOR 1

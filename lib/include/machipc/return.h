@@ -43,6 +43,7 @@ extern "C" {
 #define SEND_MSG_TOO_SMALL 0x10000008
 #define SEND_INVALID_REPLY 0x10000009
 #define SEND_INVALID_RIGHT 0x1000000a
+#define SEND_INVALID_MEMORY 0x1000000c
 #define SEND_NO_BUFFER 0x1000000d
 #define SEND_TOO_LARGE 0x1000000e
 #define SEND_INVALID_TYPE 0x1000000f
@@ -53,6 +54,10 @@ extern "C" {
 #define RCV_TOO_LARGE 0x10004004
 #define RCV_INTERRUPTED 0x10004005
 #define RCV_PORT_DIED 0x10004009
+/* The message was received, but a region or descriptor in it could not be
+ * (the process is out of descriptors or address space): it arrives as
+ * address 0 / descriptor -1. */
+#define RCV_BODY_ERROR 0x1000400c
 /* machipc: msg_rpc()'s reply right was destroyed unused (server died or
  * dropped the request); no reply will come. */
 #define RCV_SERVER_DIED 0x10004100

@@ -95,6 +95,29 @@ typedef struct {
 #define MSG_TYPE_PORT_SEND MSG_TYPE_MOVE_SEND
 #define MSG_TYPE_PORT_SEND_ONCE MSG_TYPE_MOVE_SEND_ONCE
 
+/*
+ * Out-of-line items: the data does not travel in the message.
+ * MSG_TYPE_MEMORY: each element is a msg_ool_t naming a region; the receiver
+ *   gets a region of its own (new memory, which it vm_deallocate()s) at an
+ *   address the library picks.  A region of 0 bytes arrives as address 0.
+ * MSG_TYPE_FD: each element is an int32_t file descriptor (a file, socket,
+ *   pipe...); the receiver gets a new descriptor for the same open file.
+ * MSG_TYPE_FLAG_DEALLOCATE: move instead of copy: the sender gives the region
+ *   (vm_deallocate) or descriptor (close) up when the send succeeds.
+ */
+#define MSG_TYPE_MEMORY 32      /* [16] msg_ool_t */
+#define MSG_TYPE_FD 33          /* [4] int32_t */
+#define MSG_TYPE_FLAG_DEALLOCATE 0x1u
+
+typedef struct {
+        uint64_t address;       /* a pointer, as an integer */
+        uint64_t size;          /* bytes */
+} msg_ool_t;
+
+/* Largest out-of-line region, and descriptors (regions and fds) per message. */
+#define MSG_OOL_SIZE_MAX (1ull << 34)
+#define MSG_FDS_MAX 64u
+
 /* Bytes an item with @bytes of payload occupies in a message. */
 #define MSG_ITEM_SIZE(bytes) ((uint32_t)sizeof(msg_type_t) + ((((uint32_t)(bytes)) + 7u) & ~7u))
 

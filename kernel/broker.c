@@ -29,6 +29,7 @@
 #include "kobject.h"
 #include "peer.h"
 #include "port.h"
+#include "semaphore.h"
 #include "space.h"
 #include "util/log.h"
 #include "wire.h"
@@ -160,6 +161,11 @@ static int broker_listen(Broker *b) {
 
 static Broker *broker_instance;
 
+/* After a semaphore timeout: finish what the reply may have woken. */
+static void broker_settle_instance(void) {
+        broker_settle(broker_instance);
+}
+
 static const char *type_word(uint32_t type) {
         static const char *const words[] = { "", "send", "receive", "send+receive", "send-once" };
         if (type & ENTRY_PORT_SET)
@@ -270,6 +276,7 @@ int broker_new(Broker **brokerp, const BrokerConfig *config) {
         }
         sprintf(b->lock_path, "%s.lock", path);
         ipc_set_kobject_server(kobject_server);
+        semaphore_setup(b->base, broker_settle_instance);
         broker_instance = b;
         kobject_set_info(broker_info);
         clock_gettime(CLOCK_MONOTONIC, &b->started);

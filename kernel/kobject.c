@@ -11,14 +11,18 @@
  * doc/protocol.md.
  */
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "ipc.h"
 #include "kcall.h"
 #include "kmsg.h"
 #include "kobject.h"
 #include "notify.h"
 #include "peer.h"
+#include "semaphore.h"
+#include "shm.h"
 #include "port.h"
 #include "space.h"
 
@@ -98,7 +102,14 @@ static int do_status(Space *s, uint32_t name, int32_t *out) {
                 return KERN_INVALID_RIGHT;
         uint32_t v[KCALL_STATUS_FIELDS] = { 0 };
         v[10] = list_length(&p->receivers);
-        if (p->is_set) {
+        if (p->kobject_type == KOBJECT_SEMAPHORE) {
+                /* A semaphore: msgcount is its count, n_receivers its waiters. */
+                Semaphore *sem = p->kobject;
+                v[1] = (uint32_t)sem->count;
+                v[3] = p->n_srights;
+                v[9] = e->urefs;
+                v[10] = sem->n_waiters;
+        } else if (p->is_set) {
                 for (const ListLink *l = p->members.next; l != &p->members; l = l->next)
                         v[1] += list_entry(l, Port, member_link)->msgcount;
         } else {
@@ -171,30 +182,41 @@ static int do_set_bootstrap(Space *s, Kmsg *req) {
         return KERN_SUCCESS;
 }
 
-/* A second data item some replies carry. */
-typedef struct {
-        uint16_t type;
-        const void *data;
-        uint32_t number;
-        uint32_t bytes;
-} KobjExtra;
-
-/*
- * Build and send the reply: @n results (kr first), an optional @extra item,
- * and for KCALL_GET_BOOTSTRAP a send right.  Consumes the request's reply right.
+/**
+ * kobject_send_reply() - send a kernel call's reply to @reply
+ * @reply, @reply_kind: the reply right (taken; nothing is sent if it is not a send right)
+ * @id: the reply's msg_id
+ * @res, @n: the INTEGER_32 results, kr first
+ * @extra: an optional second data item
+ * @right: a send right to carry in a MOVE_SEND item (NULL: the item is
+ *         there only if @with_right, with name 0)
+ * @fd: a descriptor to carry in a MSG_TYPE_FD item (taken), or -1
+ *
+ * Replies to a send right do not wait for room (Mach: timeout 0); if it is
+ * full the reply is dropped.
  */
-static void kobject_reply(Kmsg *req, int32_t id, const int32_t *res, uint32_t n,
-                          const KobjExtra *extra, Port *right) {
-        if (!req->reply || (req->reply_kind != RIGHT_SEND && req->reply_kind != RIGHT_SEND_ONCE))
+void kobject_send_reply(Port *reply, uint8_t reply_kind, int32_t id, const int32_t *res, uint32_t n,
+                        const KobjExtra *extra, bool with_right, Port *right, int fd) {
+        if (!reply || (reply_kind != RIGHT_SEND && reply_kind != RIGHT_SEND_ONCE)) {
+                right_release(reply, reply_kind);
+                if (fd >= 0)
+                        close(fd);
                 return;
-        bool with_right = id == KCALL_GET_BOOTSTRAP;
+        }
         uint32_t size = (uint32_t)sizeof(msg_header_t) + MSG_ITEM_SIZE(4 * n) +
                         (extra ? MSG_ITEM_SIZE(extra->bytes) : 0) +
-                        (with_right ? MSG_ITEM_SIZE(4) : 0);
+                        (with_right ? MSG_ITEM_SIZE(4) : 0) + (fd >= 0 ? MSG_ITEM_SIZE(4) : 0);
         Kmsg *k;
-        if (kmsg_new(&k, size, with_right ? 1 : 0, 0) < 0)
-                return;         /* the reply right is released with the request */
-        msg_header_t h = { .msg_size = size, .msg_id = id + KCALL_REPLY_DELTA };
+        if (kmsg_new(&k, size, with_right ? 1 : 0, fd >= 0 ? 1 : 0) < 0) {
+                right_release(reply, reply_kind);
+                if (fd >= 0)
+                        close(fd);
+                /* A new shared region nobody got a right to would never go away. */
+                if (right && right->kobject_type == KOBJECT_SHM && right->n_srights == 0)
+                        shm_destroy(right->kobject);
+                return;
+        }
+        msg_header_t h = { .msg_size = size, .msg_id = id };
         wire_msg_header_put(k->data, &h);
         uint8_t *p = k->data + sizeof(h);
         msg_type_t t = { MSG_TYPE_INTEGER_32, 0, n };
@@ -212,20 +234,39 @@ static void kobject_reply(Kmsg *req, int32_t id, const int32_t *res, uint32_t n,
                 msg_type_t rt = { MSG_TYPE_MOVE_SEND, 0, 1 };
                 memcpy(p, &rt, sizeof(rt));
                 k->rights[0].offset = (uint32_t)(p + sizeof(rt) - k->data);
+                k->rights[0].disp = MSG_TYPE_MOVE_SEND;
                 if (right) {
                         right->n_srights++;
                         k->rights[0].port = port_ref(right);
                         k->rights[0].kind = RIGHT_SEND;
                 }
+                p += MSG_ITEM_SIZE(4);
         }
-        k->dest = req->reply;
-        k->dest_kind = req->reply_kind;
+        if (fd >= 0) {
+                msg_type_t ft = { MSG_TYPE_FD, 0, 1 };
+                memcpy(p, &ft, sizeof(ft));
+                wire_put_le32(p + sizeof(ft), 0);       /* descriptor 0 of the frame */
+                k->fds[0] = fd;
+                ipc_stats.fds_in_flight++;
+        }
+        k->dest = reply;
+        k->dest_kind = reply_kind;
         k->from_kernel = true;
-        req->reply = NULL;
-        req->reply_kind = RIGHT_NONE;
-        /* Replies to a send right do not wait for room (Mach: timeout 0). */
         if (ipc_send(k, NULL, SEND_TIMEOUT, 0, NULL) != 0)
                 kmsg_free(k);
+}
+
+/* Reply to @req, taking its reply right. */
+static void kobject_reply(Kmsg *req, int32_t id, const int32_t *res, uint32_t n,
+                          const KobjExtra *extra, Port *right) {
+        Port *reply = req->reply;
+        uint8_t kind = req->reply_kind;
+        req->reply = NULL;
+        req->reply_kind = RIGHT_NONE;
+        kobject_send_reply(reply, kind, id + KCALL_REPLY_DELTA, res, n, extra,
+                           id == KCALL_GET_BOOTSTRAP || id == KCALL_SEMAPHORE_CREATE ||
+                                   id == KCALL_SHM_CREATE,
+                           right, -1);
 }
 
 static int do_request_notification(Peer *target, const uint32_t *args) {
@@ -370,7 +411,32 @@ void kobject_set_info(KobjectInfoFn fn) {
  * KERN_INVALID_ARGUMENT; a request without a reply right is served and its
  * results dropped (a "simpleroutine").
  */
+static void task_server(Kmsg *request);
+
 void kobject_server(Kmsg *request) {
+        switch (request->dest->kobject_type) {
+        case KOBJECT_SEMAPHORE:
+                semaphore_server(request);
+                return;
+        case KOBJECT_SHM:
+                shm_server(request);
+                return;
+        default:
+                task_server(request);
+                return;
+        }
+}
+
+/* A semaphore @name (a send right in @s) created by @target, or NULL. */
+static Semaphore *own_semaphore(Peer *target, Space *s, uint32_t name) {
+        SpaceEntry *e = space_lookup(s, name);
+        if (!e || !(e->bits & ENTRY_SEND) || e->port->kobject_type != KOBJECT_SEMAPHORE)
+                return NULL;
+        Semaphore *sem = e->port->kobject;
+        return sem->owner == target ? sem : NULL;
+}
+
+static void task_server(Kmsg *request) {
         Peer *target = request->dest->kobject;
         Space *s = target->space;
         msg_header_t h;
@@ -467,6 +533,42 @@ void kobject_server(Kmsg *request) {
                 if (n_args == 3)
                         kr = do_mod_refs(s, args[0], args[1], (int32_t)args[2]);
                 break;
+        case KCALL_SEMAPHORE_CREATE: {
+                Semaphore *sem;
+                if (n_args != 1 || (int32_t)args[0] < 0 || !request->reply)
+                        break;
+                if (semaphore_new(&sem, target, &target->semaphores, (int32_t)args[0]) < 0) {
+                        kr = KERN_RESOURCE_SHORTAGE;
+                        break;
+                }
+                right = sem->port;
+                kr = KERN_SUCCESS;
+                break;
+        }
+        case KCALL_SEMAPHORE_DESTROY: {
+                Semaphore *sem = n_args == 1 ? own_semaphore(target, s, args[0]) : NULL;
+                if (!sem)
+                        break;
+                semaphore_destroy(sem);
+                kr = KERN_SUCCESS;
+                break;
+        }
+        case KCALL_SHM_CREATE: {
+                Shm *shm;
+                uint64_t size = n_args == 2 ? (uint64_t)args[0] | (uint64_t)args[1] << 32 : 0;
+                /* Without a reply right nobody could ever name it. */
+                if (request->n_fds != 1 || request->fds[0] < 0 || !request->reply)
+                        break;
+                int r = shm_new(&shm, request->fds[0], size);
+                if (r < 0) {
+                        kr = r == -ENOMEM ? KERN_RESOURCE_SHORTAGE : KERN_INVALID_ARGUMENT;
+                        break;
+                }
+                request->fds[0] = -1;   /* the region's now */
+                right = shm->port;
+                kr = KERN_SUCCESS;
+                break;
+        }
         case KCALL_BROKER_INFO: {
                 size_t len = 0;
                 n_res = 2;

@@ -26,6 +26,7 @@
 #include "kmsg.h"
 #include "notify.h"
 #include "port.h"
+#include "shm.h"
 #include "space.h"
 
 /* A notification whose body is one INTEGER_32. */
@@ -42,7 +43,14 @@ static void send_int(Port *to, int32_t id, uint32_t value) {
 /* notify_srights_dec() - one send right to @port is gone. */
 void notify_srights_dec(Port *port) {
         assert(port->n_srights > 0);
-        if (--port->n_srights > 0 || !port->ns_notify)
+        if (--port->n_srights > 0)
+                return;
+        if (port->kobject_type == KOBJECT_SHM && port->active) {
+                /* A shared region lives as long as someone can name it. */
+                shm_destroy(port->kobject);
+                return;
+        }
+        if (!port->ns_notify)
                 return;
         Port *to = port->ns_notify;
         port->ns_notify = NULL;

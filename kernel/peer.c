@@ -25,6 +25,7 @@
 #include "kobject.h"
 #include "peer.h"
 #include "port.h"
+#include "semaphore.h"
 #include "space.h"
 #include "util/log.h"
 #include "wire.h"
@@ -51,6 +52,7 @@ int peer_new(Peer **peerp, Broker *broker, int fd, pid_t pid, uid_t uid, gid_t g
         p->gid = gid;
         list_init(&p->reqs);
         list_init(&p->free_reqs);
+        list_init(&p->semaphores);
         list_init(&p->link);
         connection_init(&p->conn, fd);
         event_assign(&p->ev_read, broker->base, fd, EV_READ | EV_PERSIST, peer_on_read, p);
@@ -85,8 +87,11 @@ void peer_free(Peer *peer) {
         }
         while ((l = list_pop(&peer->free_reqs)))
                 free(list_entry(l, PeerReq, link));
+        while ((l = list_first(&peer->semaphores)))
+                semaphore_destroy(list_entry(l, Semaphore, owner_link));
         if (peer->kernel_port) {
                 peer->kernel_port->kobject = NULL;
+                peer->kernel_port->kobject_type = KOBJECT_NONE;
                 ipc_port_destroy(peer->kernel_port);
                 peer->kernel_port = port_unref(peer->kernel_port);
         }
@@ -486,6 +491,7 @@ static int peer_hello(Peer *peer, uint32_t serial, const uint8_t *body, size_t l
                 if (port_new(&kp, false) < 0)
                         return -ENOMEM;
                 kp->kobject = peer;
+                kp->kobject_type = KOBJECT_TASK;
                 peer->kernel_port = kp;
                 if (port_new(&np, false) < 0)
                         return -ENOMEM;

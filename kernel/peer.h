@@ -54,6 +54,7 @@ struct Peer {
         ListLink reqs;
         ListLink free_reqs;
         uint32_t n_reqs;
+        ListLink semaphores;    /* Semaphore.owner_link: the ones it created */
 };
 
 int peer_new(Peer **peerp, Broker *broker, int fd, pid_t pid, uid_t uid, gid_t gid);

@@ -11,6 +11,14 @@ typedef struct Port Port;
 typedef struct Space Space;
 typedef struct Waiter Waiter;
 
+/* What a kernel port (served by the broker itself) stands for. */
+enum {
+        KOBJECT_NONE = 0,
+        KOBJECT_TASK,           /* a Peer: kernel calls on its name space */
+        KOBJECT_SEMAPHORE,      /* a Semaphore */
+        KOBJECT_SHM,            /* a Shm: a named shared region */
+};
+
 #define PORT_QLIMIT_DEFAULT 8u
 #define PORT_QLIMIT_MAX 1024u
 
@@ -30,7 +38,8 @@ struct Port {
 
         Space *receiver;
         uint32_t receiver_name;
-        void *kobject;
+        void *kobject;          /* the object a kernel port stands for */
+        uint8_t kobject_type;   /* KOBJECT_* */
 
         uint32_t qlimit;
         uint32_t msgcount;

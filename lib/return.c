@@ -26,6 +26,8 @@ static const struct {
         { KERN_UREFS_OVERFLOW, "user references overflow" },
         { KERN_INVALID_CAPABILITY, "invalid capability" },
         { KERN_RIGHT_EXISTS, "right exists under another name" },
+        { KERN_TERMINATED, "the object was destroyed" },
+        { KERN_OPERATION_TIMED_OUT, "operation timed out" },
         { SEND_INVALID_DATA, "send: unreadable message" },
         { SEND_INVALID_DEST, "send: invalid destination port" },
         { SEND_TIMED_OUT, "send: timed out" },

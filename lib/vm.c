@@ -30,10 +30,12 @@
 #include <sys/mman.h>
 #include <unistd.h>
 #include "internal.h"
+#include "kcall.h"
 
 enum {
         REGION_OWN,             /* our memfd, mapped shared, writable */
         REGION_RECEIVED,        /* someone's sealed memfd, mapped private */
+        REGION_SHARED,          /* a shared region (machipc_shm_map), mapped shared */
 };
 
 typedef struct {
@@ -459,4 +461,114 @@ int ool_receive(msg_header_t *h, size_t buf_size, int *fds, uint32_t n_fds) {
                 if (!used[i])
                         close(fds[i]);
         return r;
+}
+
+typedef union {
+        msg_header_t h;
+        uint8_t bytes[sizeof(msg_header_t) + 3 * MSG_ITEM_SIZE(12)];
+} ShmBuf;
+
+kern_return_t machipc_shm_create(vm_size_t size, port_t *object) {
+        if (!object)
+                return -EINVAL;
+        if (size == 0 || size > MSG_OOL_SIZE_MAX)
+                return KERN_INVALID_ARGUMENT;
+        int fd = memfd_create("machipc-shm", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+        if (fd < 0)
+                return -errno;
+        if (ftruncate(fd, (off_t)round_page(size)) < 0) {
+                int r = -errno;
+                close(fd);
+                return r;
+        }
+        ShmBuf b;
+        memset(&b, 0, sizeof(b));
+        uint8_t *p = b.bytes + sizeof(msg_header_t);
+        msg_type_t t = { MSG_TYPE_INTEGER_32, 0, 2 };
+        uint32_t args[2] = { (uint32_t)size, (uint32_t)(size >> 32) };
+        memcpy(p, &t, sizeof(t));
+        memcpy(p + sizeof(t), args, 8);
+        p += MSG_ITEM_SIZE(8);
+        msg_type_t ft = { MSG_TYPE_FD, MSG_TYPE_FLAG_DEALLOCATE, 1 };
+        memcpy(p, &ft, sizeof(ft));
+        memcpy(p + sizeof(ft), &fd, 4);
+        p += MSG_ITEM_SIZE(4);
+        b.h.msg_size = (uint32_t)(p - b.bytes);
+        b.h.msg_remote_port = task_self();
+        b.h.msg_id = KCALL_SHM_CREATE;
+        b.h.msg_bits = MSG_BITS(MSG_TYPE_COPY_SEND, 0);
+        int r = msg_rpc(&b.h, MSG_OPTION_NONE, sizeof(b), 0, 0);
+        if (r != 0) {
+                if (fcntl(fd, F_GETFD) >= 0)
+                        close(fd);      /* not sent, so still ours */
+                return r;
+        }
+        WireItemIter it;
+        WireItem item;
+        int32_t kr;
+        wire_item_iter_init(&it, b.bytes, b.h.msg_size);
+        if (b.h.msg_id != KCALL_SHM_CREATE + KCALL_REPLY_DELTA || !wire_item_next(&it, &item) ||
+            item.name != MSG_TYPE_INTEGER_32 || item.number < 1)
+                return -EPROTO;
+        memcpy(&kr, b.bytes + item.offset, 4);
+        if (kr != 0)
+                return kr;
+        if (!wire_item_next(&it, &item) || item.number != 1)
+                return -EPROTO;
+        memcpy(object, b.bytes + item.offset, 4);
+        return KERN_SUCCESS;
+}
+
+kern_return_t machipc_shm_map(port_t object, vm_address_t *address, vm_size_t *size) {
+        if (!address || !size)
+                return -EINVAL;
+        ShmBuf b;
+        memset(&b, 0, sizeof(b));
+        b.h.msg_size = sizeof(msg_header_t);
+        b.h.msg_remote_port = object;
+        b.h.msg_id = SHM_MAP;
+        b.h.msg_bits = MSG_BITS(MSG_TYPE_COPY_SEND, 0);
+        int r = msg_rpc(&b.h, MSG_OPTION_NONE, sizeof(b), 0, 0);
+        if (r != 0)
+                return r;
+        WireItemIter it;
+        WireItem item;
+        int32_t res[3];
+        wire_item_iter_init(&it, b.bytes, b.h.msg_size);
+        if (b.h.msg_id != SHM_MAP + KCALL_REPLY_DELTA)
+                return KERN_INVALID_ARGUMENT;   /* not a shared region's port */
+        if (!wire_item_next(&it, &item) || item.name != MSG_TYPE_INTEGER_32 || item.number < 1)
+                return -EPROTO;
+        if (item.number != 3) {
+                /* Another kind of kernel port answered: not a shared region. */
+                memcpy(res, b.bytes + item.offset, 4);
+                return res[0] ? res[0] : KERN_INVALID_ARGUMENT;
+        }
+        memcpy(res, b.bytes + item.offset, sizeof(res));
+        int32_t fd = -1;
+        if (wire_item_next(&it, &item) && item.name == MSG_TYPE_FD && item.number == 1)
+                memcpy(&fd, b.bytes + item.offset, 4);
+        if (res[0] != 0) {
+                if (fd >= 0)
+                        close(fd);
+                return res[0];
+        }
+        if (fd < 0)
+                return KERN_RESOURCE_SHORTAGE;
+        uint64_t sz = (uint64_t)(uint32_t)res[1] | (uint64_t)(uint32_t)res[2] << 32;
+        size_t len = round_page(sz);
+        void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        close(fd);
+        if (p == MAP_FAILED)
+                return KERN_RESOURCE_SHORTAGE;
+        pthread_mutex_lock(&vm_lock);
+        int ar = region_add((uintptr_t)p, len, -1, REGION_SHARED);
+        pthread_mutex_unlock(&vm_lock);
+        if (ar < 0) {
+                munmap(p, len);
+                return -ENOMEM;
+        }
+        *address = (uintptr_t)p;
+        *size = sz;
+        return KERN_SUCCESS;
 }

@@ -29,6 +29,21 @@ enum {
         KCALL_PORT_GET_REFS = 3013,     /* (name, right) -> (kr, refs) */
         KCALL_PORT_MOD_REFS = 3014,     /* (name, right, delta) -> (kr) */
         KCALL_BROKER_INFO = 3015,       /* (offset) -> (kr, total) + CHAR[] */
+        KCALL_SEMAPHORE_CREATE = 3020,  /* (value) -> (kr) + right */
+        KCALL_SEMAPHORE_DESTROY = 3021, /* (name) -> (kr) */
+        KCALL_SHM_CREATE = 3022,        /* (size lo, size hi) + FD -> (kr) + right */
+};
+
+/* Requests to a semaphore's port; replies have id + KCALL_REPLY_DELTA. */
+enum {
+        SEM_SIGNAL = 3100,              /* () -> (kr) */
+        SEM_WAIT = 3101,                /* (timeout ms, timed) -> (kr) */
+        SEM_SIGNAL_ALL = 3102,          /* () -> (kr) */
+};
+
+/* Requests to a shared region's port. */
+enum {
+        SHM_MAP = 3110,                 /* () -> (kr, size lo, size hi) + FD */
 };
 
 /* Entries per KCALL_PORT_NAMES reply, bytes per KCALL_BROKER_INFO reply. */

@@ -130,7 +130,7 @@ pid_t test_fork(int (*fn)(void *), void *arg) {
                 prctl(PR_SET_PDEATHSIG, SIGKILL);
                 int r = fn(arg);
                 machipc_disconnect();
-                _exit(r == 0 ? 0 : 1);
+                _exit(r >= 0 && r < 126 ? r : 1);
         }
         return pid;
 }

@@ -26,7 +26,7 @@ pid_t test_spawn_ready(const char *path, const char *const *args);
 int test_stop(pid_t pid);
 
 /* Run @fn in a child process, a separate task; returns its pid. The child
- * exits 0 if @fn returns 0, 1 otherwise (and if an assertion fails). */
+ * exits with what @fn returns (0..125; anything else gives 1). */
 pid_t test_fork(int (*fn)(void *), void *arg);
 /* Wait for a child; returns its exit status, or 128+signal. */
 int test_wait(pid_t pid);

@@ -9,6 +9,7 @@
 #include <machipc/msg.h>
 #include <machipc/netname.h>
 #include <machipc/vm.h>
+#include <machipc/semaphore.h>
 
 #define MACHIPC_VERSION_MAJOR 0
 #define MACHIPC_VERSION_MINOR 1

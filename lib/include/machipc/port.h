@@ -91,7 +91,8 @@ MACHIPC_EXPORT kern_return_t port_deallocate(port_t task, port_t name);
  * port_status() - the state of a port
  * @task, @name: as port_deallocate(); any right to the port will do.  For a
  *               port set only n_receivers and msgcount (messages waiting in
- *               its members) are filled in.
+ *               its members) are filled in; for a semaphore, msgcount is its
+ *               count and n_receivers the tasks waiting on it.
  * @status: out
  *
  * Return: KERN_SUCCESS, KERN_INVALID_NAME, KERN_INVALID_RIGHT (a dead name),

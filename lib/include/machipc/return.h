@@ -33,6 +33,8 @@ extern "C" {
 #define KERN_UREFS_OVERFLOW 19
 #define KERN_INVALID_CAPABILITY 20
 #define KERN_RIGHT_EXISTS 21
+#define KERN_TERMINATED 37              /* the semaphore was destroyed (XNU's value) */
+#define KERN_OPERATION_TIMED_OUT 49     /* semaphore_timedwait() ran out (XNU's value) */
 
 #define SEND_INVALID_DATA 0x10000002
 #define SEND_INVALID_DEST 0x10000003

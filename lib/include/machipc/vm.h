@@ -40,6 +40,28 @@ MACHIPC_EXPORT kern_return_t vm_allocate(port_t task, vm_address_t *address, vm_
  */
 MACHIPC_EXPORT kern_return_t vm_deallocate(port_t task, vm_address_t address, vm_size_t size);
 
+/**
+ * machipc_shm_create() - a shared region of @size bytes, zero-filled
+ * @object: out, a send right to it: check it in with the name server and
+ *          others can look it up and map the same pages
+ *
+ * The region lives while send rights to it exist; mappings keep their pages.
+ * Return: KERN_SUCCESS, KERN_INVALID_ARGUMENT (0 or above MSG_OOL_SIZE_MAX),
+ * KERN_RESOURCE_SHORTAGE, -errno.
+ */
+MACHIPC_EXPORT kern_return_t machipc_shm_create(vm_size_t size, port_t *object);
+
+/**
+ * machipc_shm_map() - map a shared region into this task, readable and writable
+ * @object: a send right to it
+ * @address, @size: out; give it back with vm_deallocate()
+ *
+ * Every task that maps it sees every other's writes.
+ * Return: KERN_SUCCESS, KERN_INVALID_ARGUMENT (@object is no shared region;
+ * SEND_INVALID_DEST if it is dead), KERN_RESOURCE_SHORTAGE, -errno.
+ */
+MACHIPC_EXPORT kern_return_t machipc_shm_map(port_t object, vm_address_t *address, vm_size_t *size);
+
 #ifdef __cplusplus
 }
 #endif

@@ -234,6 +234,7 @@ static uint8_t copyin_commit(Space *space, uint32_t name, uint32_t disp, Port **
  * kmsg_copyin() - translate a checked message from @space into a Kmsg
  * @space: the sender's name space
  * @msg, @size: the message; wire_msg_check() accepted it
+ * @attach_size: bytes after it in the frame (inline regions), kept with it
  * @info: what wire_msg_check() reported
  * @fds, @n_fds: the frame's descriptors, checked by kmsg_check_fds(); taken
  *               on success only
@@ -244,18 +245,20 @@ static uint8_t copyin_commit(Space *space, uint32_t name, uint32_t disp, Port **
  * is dead), SEND_INVALID_REPLY, SEND_INVALID_RIGHT (a body right not held,
  * or a disposition the right does not allow), -ENOMEM.
  */
-int kmsg_copyin(Space *space, const uint8_t *msg, uint32_t size, const WireMsgInfo *info,
-                int *fds, uint32_t n_fds, Kmsg **kmsgp) {
+int kmsg_copyin(Space *space, const uint8_t *msg, uint32_t size, uint32_t attach_size,
+                const WireMsgInfo *info, int *fds, uint32_t n_fds, Kmsg **kmsgp) {
         msg_header_t h;
         Kmsg *k;
         int r;
 
         wire_msg_header_get(msg, &h);
         /* Room for the descriptors now; they are taken only once all else succeeded. */
-        r = kmsg_new(&k, size, info->n_rights, n_fds);
+        r = kmsg_new(&k, size + attach_size, info->n_rights, n_fds);
         if (r < 0)
                 return r;
-        memcpy(k->data, msg, size);
+        memcpy(k->data, msg, size + attach_size);
+        k->size = size;
+        k->attach_size = attach_size;
 
         /* Pass one: check, resolving default dispositions. */
         space->epoch++;

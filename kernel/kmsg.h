@@ -52,14 +52,15 @@ struct Kmsg {
         uint32_t n_fds;
         int *fds;               /* descriptors of its out-of-line items, owned (-1: taken) */
         uint32_t size;
-        uint8_t *data;          /* size bytes: header, then items */
+        uint32_t attach_size;   /* bytes of inline regions after the message */
+        uint8_t *data;          /* size bytes: header, then items; then the attachment */
 };
 
 int kmsg_new(Kmsg **kmsgp, uint32_t size, uint32_t n_rights, uint32_t n_fds);
 Kmsg *kmsg_free(Kmsg *kmsg);
 int kmsg_check_fds(const uint8_t *msg, uint32_t size, const int *fds, uint32_t n_fds);
-int kmsg_copyin(Space *space, const uint8_t *msg, uint32_t size, const WireMsgInfo *info,
-                int *fds, uint32_t n_fds, Kmsg **kmsgp);
+int kmsg_copyin(Space *space, const uint8_t *msg, uint32_t size, uint32_t attach_size,
+                const WireMsgInfo *info, int *fds, uint32_t n_fds, Kmsg **kmsgp);
 void kmsg_copyout(Space *space, Kmsg *kmsg, uint8_t *out);
 void kmsg_copyout_returned(Space *space, Kmsg *kmsg, uint8_t *out);
 void kmsg_copyout_header(Kmsg *kmsg, uint8_t *out);

@@ -228,6 +228,8 @@ static void reply_received(PeerReq *r, int status, Kmsg *k, uint32_t needed) {
                 m.gid = k->gid;
                 kmsg_copyout(peer->space, k, b + len);
                 len += k->size;
+                memcpy(b + len, k->data + k->size, k->attach_size);
+                len += k->attach_size;
                 msg_header_t h;
                 wire_msg_header_get(b + WIRE_MSG_REPLY_SIZE, &h);
                 if ((r->option & WIRE_MSG_RPC) && k->from_kernel && h.msg_id == NOTIFY_SEND_ONCE)
@@ -397,9 +399,18 @@ static void peer_msg(Peer *peer, uint32_t serial, const uint8_t *body, size_t le
                 return;
         }
         const uint8_t *msg = body + WIRE_MSG_REQ_SIZE;
-        uint32_t size = (uint32_t)(len - WIRE_MSG_REQ_SIZE);
+        uint32_t size = (uint32_t)(len - WIRE_MSG_REQ_SIZE), attach = 0;
+        /* The message is msg_size bytes; what follows is its attachment. */
+        if (size >= sizeof(msg_header_t)) {
+                uint32_t msg_size = wire_get_le32(msg);
+                if (msg_size >= sizeof(msg_header_t) && msg_size <= size &&
+                    size - msg_size <= WIRE_ATTACH_MAX) {
+                        attach = size - msg_size;
+                        size = msg_size;
+                }
+        }
         WireMsgInfo info;
-        int st = wire_msg_check(msg, size, &info);
+        int st = wire_msg_check(msg, size, attach, &info);
         if (st == 0 && info.n_fds != n_fds)
                 st = SEND_INVALID_MEMORY;       /* descriptors the items do not account for */
         if (st == 0 && n_fds)
@@ -410,7 +421,7 @@ static void peer_msg(Peer *peer, uint32_t serial, const uint8_t *body, size_t le
                 st = send_precheck(peer, msg, q.option, q.send_timeout);
         Kmsg *k = NULL;
         if (st == 0)
-                st = kmsg_copyin(peer->space, msg, size, &info, fds, n_fds, &k);
+                st = kmsg_copyin(peer->space, msg, size, attach, &info, fds, n_fds, &k);
         if (st != 0) {
                 connection_close_fds(fds, n_fds);
                 reply_status(r, st < 0 ? SEND_NO_BUFFER : st);

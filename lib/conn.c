@@ -306,12 +306,22 @@ static void conn_deliver_locked(const uint8_t *frame, size_t len, int *fds, uint
                 if (wire_msg_reply_decode(body, blen, &c->reply) < 0) {
                         c->error = -EPROTO;
                 } else {
-                        size_t mlen = blen - WIRE_MSG_REPLY_SIZE;
+                        /* The message (msg_size bytes), then its attachment. */
+                        const uint8_t *m = body + WIRE_MSG_REPLY_SIZE;
+                        size_t total = blen - WIRE_MSG_REPLY_SIZE, mlen = total;
+                        if (total >= sizeof(msg_header_t) && wire_get_le32(m) <= total)
+                                mlen = wire_get_le32(m);
+                        size_t alen = total - mlen;
                         if (mlen > c->buf_size)
                                 mlen = c->buf_size;
                         if (mlen)
-                                memcpy(c->buf, body + WIRE_MSG_REPLY_SIZE, mlen);
+                                memcpy(c->buf, m, mlen);
                         c->msg_len = mlen;
+                        c->attach_len = 0;
+                        if (alen && c->attach && alen <= WIRE_ATTACH_MAX) {
+                                memcpy(c->attach, m + (total - alen), alen);
+                                c->attach_len = alen;
+                        }
                 }
         } else if (h.op == (WIRE_OP_REPLY_PORT | WIRE_OP_REPLY) && blen == WIRE_REPLY_PORT_REPLY_SIZE) {
                 c->words[0] = wire_get_le32(body);

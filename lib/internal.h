@@ -18,6 +18,8 @@ typedef struct Call {
         uint8_t *buf;           /* MSG: where a message in the reply goes */
         size_t buf_size;
         size_t msg_len;         /* bytes of message copied to buf */
+        uint8_t *attach;        /* MSG: where its attachment goes (WIRE_ATTACH_MAX bytes), or NULL */
+        size_t attach_len;
         WireMsgReply reply;     /* MSG */
         uint32_t words[2];      /* REPLY_PORT: status, name */
         uint32_t n_fds;         /* descriptors that came with the reply (the caller owns them) */
@@ -41,6 +43,8 @@ enum {
         OOL_COPY,               /* a region, copied into a temporary memfd */
         OOL_COPY_THEN_FREE,     /* the same, then vm_deallocate()d once sent */
         OOL_MOVED_REGION,       /* a whole region of ours, sealed and handed over */
+        OOL_INLINE,             /* a small region, copied into the frame */
+        OOL_INLINE_THEN_FREE,   /* the same, then vm_deallocate()d once sent */
 };
 
 typedef struct {
@@ -58,12 +62,15 @@ typedef struct {
         OolEntry e[MSG_FDS_MAX];
         uint32_t n_fds;
         int fds[MSG_FDS_MAX];
+        uint32_t attach_len;    /* inline regions, in wire order */
+        uint8_t *attach;        /* WIRE_ATTACH_MAX bytes, or NULL */
 } OolPlan;
 
 int ool_prepare(const msg_header_t *h, OolPlan *plan);
 void ool_finish(OolPlan *plan, bool sent);
 void ool_restore(const OolPlan *plan, msg_header_t *h);
-int ool_receive(msg_header_t *h, size_t buf_size, int *fds, uint32_t n_fds);
+int ool_receive(msg_header_t *h, size_t buf_size, int *fds, uint32_t n_fds, const uint8_t *attach,
+                size_t attach_len);
 
 int kcall(port_t task, int32_t id, const uint32_t *args, uint32_t n_args, int32_t *res,
           uint32_t n_res, port_t right, uint32_t right_disp, port_t *right_out);

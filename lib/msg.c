@@ -23,6 +23,7 @@
 static __thread port_t tls_reply_port;
 static __thread uint32_t tls_reply_gen;
 static __thread msg_sender_t tls_sender;
+static __thread uint8_t *tls_attach;   /* received inline regions land here first */
 static __thread bool tls_sender_valid;
 
 static pthread_key_t reply_key;
@@ -37,8 +38,16 @@ static void reply_port_destructor(void *value) {
         }
 }
 
+static pthread_key_t attach_key;
+
+static void attach_destructor(void *value) {
+        free(value);
+        tls_attach = NULL;
+}
+
 static void reply_key_create(void) {
         pthread_key_create(&reply_key, reply_port_destructor);
+        pthread_key_create(&attach_key, attach_destructor);
 }
 
 port_t mach_reply_port(void) {
@@ -107,7 +116,7 @@ static void debug_trace(const char *what, const msg_header_t *h, int status) {
 static msg_return_t msg_call(msg_header_t *h, uint32_t wopt, size_t buf_size, port_t rcv_name,
                              uint32_t rcv_size, msg_timeout_t send_to, msg_timeout_t rcv_to) {
         uint8_t req[WIRE_MSG_REQ_SIZE];
-        struct iovec iov[2];
+        struct iovec iov[3];
         int n = 1;
         WireMsgReq q = {
                 .option = wopt,
@@ -117,8 +126,8 @@ static msg_return_t msg_call(msg_header_t *h, uint32_t wopt, size_t buf_size, po
                 .rcv_timeout = rcv_to,
         };
         OolPlan plan;
-        plan.wire = NULL;
-        plan.n = plan.n_fds = 0;
+        plan.wire = plan.attach = NULL;
+        plan.n = plan.n_fds = plan.attach_len = 0;
         if (wopt & WIRE_MSG_SEND) {
                 if (h->msg_size < sizeof(*h))
                         return SEND_MSG_TOO_SMALL;
@@ -134,7 +143,19 @@ static msg_return_t msg_call(msg_header_t *h, uint32_t wopt, size_t buf_size, po
         wire_msg_req_encode(req, &q);
         iov[0].iov_base = req;
         iov[0].iov_len = sizeof(req);
-        Call c = { .buf = (uint8_t *)h, .buf_size = buf_size };
+        if ((wopt & WIRE_MSG_RCV) && !tls_attach) {
+                /* Kept for the thread's life, freed when it exits. */
+                pthread_once(&reply_once, reply_key_create);
+                tls_attach = malloc(WIRE_ATTACH_MAX);
+                if (tls_attach)
+                        pthread_setspecific(attach_key, tls_attach);
+        }
+        if (plan.attach_len) {
+                iov[n].iov_base = plan.attach;
+                iov[n].iov_len = plan.attach_len;
+                n++;
+        }
+        Call c = { .buf = (uint8_t *)h, .buf_size = buf_size, .attach = tls_attach };
         int r = conn_call(&c, WIRE_OP_MSG, iov, n, plan.fds, plan.n_fds);
         if (r < 0) {
                 ool_finish(&plan, false);
@@ -153,7 +174,7 @@ static msg_return_t msg_call(msg_header_t *h, uint32_t wopt, size_t buf_size, po
         }
         if ((c.reply.flags & WIRE_REPLY_RECEIVED) && (status == 0 || status == RCV_SERVER_DIED)) {
                 msg_set_sender(&c.reply);
-                int br = ool_receive(h, buf_size, c.fds, c.n_fds);
+                int br = ool_receive(h, buf_size, c.fds, c.n_fds, c.attach, c.attach_len);
                 if (br && status == 0)
                         status = br;
         } else {

@@ -249,9 +249,10 @@ int ool_prepare(const msg_header_t *h, OolPlan *plan) {
         }
         if (!any)
                 return 0;
-        plan->wire = malloc(h->msg_size);
+        plan->wire = malloc(h->msg_size + WIRE_ATTACH_MAX);
         if (!plan->wire)
                 return -ENOMEM;
+        plan->attach = plan->wire + h->msg_size;
         memcpy(plan->wire, msg, h->msg_size);
         int r = 0;
         wire_item_iter_init(&it, msg, h->msg_size);
@@ -295,6 +296,16 @@ int ool_prepare(const msg_header_t *h, OolPlan *plan) {
                         e->orig = o.address;
                         e->size = o.size;
                         e->fd = -1;
+                        if (o.size <= WIRE_ATTACH_MAX - plan->attach_len) {
+                                /* Small: cheaper as bytes in the frame than as a memfd. */
+                                memcpy(plan->attach + plan->attach_len, (const void *)(uintptr_t)o.address,
+                                       (size_t)o.size);
+                                e->action = move ? OOL_INLINE_THEN_FREE : OOL_INLINE;
+                                o.address = WIRE_OOL_INLINE | plan->attach_len;
+                                plan->attach_len += (uint32_t)o.size;
+                                memcpy(plan->wire + off, &o, sizeof(o));
+                                continue;
+                        }
                         pthread_mutex_lock(&vm_lock);
                         long i = region_find((uintptr_t)o.address, false);
                         Region *rg = i >= 0 ? &regions[i] : NULL;
@@ -341,6 +352,11 @@ void ool_finish(OolPlan *plan, bool sent) {
                 OolEntry *e = &plan->e[i];
                 switch (e->action) {
                 case OOL_FD_PASS:
+                case OOL_INLINE:
+                        break;
+                case OOL_INLINE_THEN_FREE:
+                        if (sent)
+                                vm_deallocate(PORT_NULL, (vm_address_t)e->orig, e->size);
                         break;
                 case OOL_FD_MOVE:
                         if (sent)
@@ -376,6 +392,8 @@ void ool_finish(OolPlan *plan, bool sent) {
         }
         free(plan->wire);
         plan->wire = NULL;
+        plan->attach = NULL;
+        plan->attach_len = 0;
         plan->n = 0;
         plan->n_fds = 0;
 }
@@ -398,11 +416,13 @@ void ool_restore(const OolPlan *plan, msg_header_t *h) {
  * ool_receive() - map the regions and place the descriptors of a received message
  * @h: the message, in wire form; rewritten with addresses and descriptors
  * @fds, @n_fds: the descriptors that came with it; all are consumed
+ * @attach, @attach_len: the bytes of its inline regions
  *
  * Return: 0, or RCV_BODY_ERROR if one could not be received (it reads as
  * address 0 or descriptor -1).
  */
-int ool_receive(msg_header_t *h, size_t buf_size, int *fds, uint32_t n_fds) {
+int ool_receive(msg_header_t *h, size_t buf_size, int *fds, uint32_t n_fds, const uint8_t *attach,
+                size_t attach_len) {
         uint8_t *msg = (uint8_t *)h;
         WireItemIter it;
         WireItem item;
@@ -437,7 +457,16 @@ int ool_receive(msg_header_t *h, size_t buf_size, int *fds, uint32_t n_fds) {
                         }
                         uint64_t idx = o.address;
                         o.address = 0;
-                        if (idx < n_fds && !used[idx]) {
+                        if (idx & WIRE_OOL_INLINE) {
+                                /* Came in the frame: new memory from the pool. */
+                                uint64_t at = idx & ~WIRE_OOL_INLINE;
+                                vm_address_t a;
+                                if (attach && at <= attach_len && o.size <= attach_len - at &&
+                                    vm_allocate(PORT_NULL, &a, o.size, 1) == KERN_SUCCESS) {
+                                        memcpy((void *)a, attach + at, (size_t)o.size);
+                                        o.address = a;
+                                }
+                        } else if (idx < n_fds && !used[idx]) {
                                 used[idx] = true;
                                 size_t len = round_page(o.size);
                                 /* Private and lazy: no page is touched until read. */

@@ -209,6 +209,7 @@ bool wire_item_next(WireItemIter *it, WireItem *item) {
  * wire_msg_check() - is @msg a well-formed message of @len bytes?
  * @msg: the message, header first
  * @len: its length as framed
+ * @attach_len: bytes of attachment after it in the frame (inline regions)
  * @info: out, what the broker needs to translate it (may be NULL)
  *
  * Checks sizes, header bits and dispositions, and that the body is a
@@ -220,9 +221,10 @@ bool wire_item_next(WireItemIter *it, WireItem *item) {
  * MSG_SIZE_MAX, more than WIRE_RIGHTS_MAX rights or WIRE_FDS_MAX descriptors,
  * a region above MSG_OOL_SIZE_MAX), SEND_INVALID_HEADER (unknown bits or a
  * disposition the header cannot carry), SEND_INVALID_TYPE (unknown item type
- * or flags), SEND_INVALID_MEMORY (descriptor indices not 0, 1, 2... in order).
+ * or flags), SEND_INVALID_MEMORY (descriptor indices not 0, 1, 2... in order,
+ * or an inline region outside the attachment).
  */
-int wire_msg_check(const uint8_t *msg, size_t len, WireMsgInfo *info) {
+int wire_msg_check(const uint8_t *msg, size_t len, size_t attach_len, WireMsgInfo *info) {
         msg_header_t h;
         WireMsgInfo tmp = {0};
 
@@ -273,6 +275,12 @@ int wire_msg_check(const uint8_t *msg, size_t len, WireMsgInfo *info) {
                                         return SEND_TOO_LARGE;
                                 if (o.size == 0)
                                         continue;
+                                if (o.address & WIRE_OOL_INLINE) {
+                                        uint64_t at = o.address & ~WIRE_OOL_INLINE;
+                                        if (at > attach_len || o.size > attach_len - at)
+                                                return SEND_INVALID_MEMORY;
+                                        continue;
+                                }
                                 if (o.address != tmp.n_fds)
                                         return SEND_INVALID_MEMORY;
                         } else if (wire_get_le32(e) != tmp.n_fds) {

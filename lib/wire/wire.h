@@ -26,8 +26,18 @@
 #define WIRE_MSG_REPLY_SIZE 24u
 #define WIRE_REPLY_PORT_REPLY_SIZE 8u
 
-/* Largest frame: a message request or reply carrying MSG_SIZE_MAX bytes. */
-#define WIRE_FRAME_MAX (WIRE_HDR_SIZE + WIRE_MSG_REQ_SIZE + MSG_SIZE_MAX)
+/*
+ * Small out-of-line regions travel inside the frame, after the message (the
+ * "attachment"), rather than as memfds: below this many bytes per message,
+ * two socket copies cost less CPU than creating, sealing and mapping a memfd
+ * (doc/architecture.md, "Out-of-line memory", has the measurements).  On the
+ * wire such a region's address is WIRE_OOL_INLINE | its offset in the attachment.
+ */
+#define WIRE_ATTACH_MAX 65536u
+#define WIRE_OOL_INLINE 0x8000000000000000ull
+
+/* Largest frame: a message request or reply carrying MSG_SIZE_MAX bytes and an attachment. */
+#define WIRE_FRAME_MAX (WIRE_HDR_SIZE + WIRE_MSG_REQ_SIZE + MSG_SIZE_MAX + WIRE_ATTACH_MAX)
 /* Port rights one message may carry (header included). */
 #define WIRE_RIGHTS_MAX 1024u
 /* Descriptors one frame may carry (SCM_RIGHTS), all out-of-line items together. */
@@ -133,7 +143,7 @@ int wire_msg_reply_decode(const uint8_t *buf, size_t len, WireMsgReply *m);
 void wire_msg_reply_encode(uint8_t *buf, const WireMsgReply *m);
 
 int wire_socket_path(const char *override, char *buf, size_t size);
-int wire_msg_check(const uint8_t *msg, size_t len, WireMsgInfo *info);
+int wire_msg_check(const uint8_t *msg, size_t len, size_t attach_len, WireMsgInfo *info);
 bool wire_disposition_is_send(uint32_t disp);
 bool wire_disposition_is_valid(uint32_t disp);
 uint32_t wire_type_size(uint16_t name);

@@ -149,22 +149,33 @@ START_TEST(test_copy_is_a_snapshot) {
 }
 END_TEST
 
+/* Above WIRE_ATTACH_MAX a region travels as its own memfd. */
+#define BIG (WIRE_ATTACH_MAX + 4096)
+
 START_TEST(test_move_hands_pages_over) {
         port_t p = new_port();
         vm_address_t a;
-        ck_assert_int_eq(vm_allocate(task_self(), &a, 3 * 4096, 1), 0);
-        memset((void *)a, 'M', 3 * 4096);
-        ck_assert_int_eq(send_region(p, a, 3 * 4096, true, 0), 0);
-        /* The sender's mapping is gone. */
-        unsigned char vec[3];
-        ck_assert_int_eq(mincore((void *)a, 3 * 4096, vec), -1);
+        ck_assert_int_eq(vm_allocate(task_self(), &a, BIG, 1), 0);
+        memset((void *)a, 'M', BIG);
+        ck_assert_int_eq(send_region(p, a, BIG, true, 0), 0);
+        /* The sender's mapping is gone: its pages went, uncopied. */
+        unsigned char vec[BIG / 4096];
+        ck_assert_int_eq(mincore((void *)a, BIG, vec), -1);
         ck_assert_int_eq(errno, ENOMEM);
         RegionMsg m;
         ck_assert_int_eq(recv_region(p, &m, 1000), 0);
         const uint8_t *r = (const uint8_t *)(uintptr_t)m.region.address;
         ck_assert_uint_eq(r[0], 'M');
-        ck_assert_uint_eq(r[3 * 4096 - 1], 'M');
-        ck_assert_int_eq(vm_deallocate(task_self(), m.region.address, 3 * 4096), 0);
+        ck_assert_uint_eq(r[BIG - 1], 'M');
+        ck_assert_int_eq(vm_deallocate(task_self(), m.region.address, BIG), 0);
+        /* A small region moved travels in the frame; it is given up all the same. */
+        ck_assert_int_eq(vm_allocate(task_self(), &a, 100, 1), 0);
+        memset((void *)a, 's', 100);
+        ck_assert_int_eq(send_region(p, a, 100, true, 0), 0);
+        ck_assert_int_eq(vm_deallocate(task_self(), a, 100), KERN_INVALID_ADDRESS);
+        ck_assert_int_eq(recv_region(p, &m, 1000), 0);
+        ck_assert_uint_eq(((const uint8_t *)(uintptr_t)m.region.address)[99], 's');
+        ck_assert_int_eq(vm_deallocate(task_self(), m.region.address, 100), 0);
 }
 END_TEST
 
@@ -172,22 +183,24 @@ START_TEST(test_failed_send_keeps_region) {
         port_t p = new_port();
         ck_assert_int_eq(port_set_backlog(task_self(), p, 0), 0);
         vm_address_t a;
-        ck_assert_int_eq(vm_allocate(task_self(), &a, 4096, 1), 0);
-        memset((void *)a, 'K', 4096);
+        ck_assert_int_eq(vm_allocate(task_self(), &a, BIG, 1), 0);
+        memset((void *)a, 'K', BIG);
         RegionMsg m;
         memset(&m, 0, sizeof(m));
         msg_type_init(&m.t, MSG_TYPE_MEMORY, 1);
         m.t.msg_type_flags = MSG_TYPE_FLAG_DEALLOCATE;
         m.region.address = a;
-        m.region.size = 4096;
+        m.region.size = BIG;
         msg_type_init(&m.ct, MSG_TYPE_INTEGER_64, 1);
         m.head.msg_size = sizeof(m);
         m.head.msg_remote_port = p;
-        /* Nobody receives: the wait times out and the region stays ours. */
+        /* Nobody receives: the wait times out and the region stays ours
+         * (sealed by then, so mapped back copy-on-write, contents intact). */
         ck_assert_int_eq(msg_send(&m.head, SEND_TIMEOUT, 30), SEND_TIMED_OUT);
         ck_assert_uint_eq(m.region.address, a);
-        ck_assert_uint_eq(((uint8_t *)a)[4095], 'K');
-        ck_assert_int_eq(vm_deallocate(task_self(), a, 4096), 0);
+        ck_assert_uint_eq(((uint8_t *)a)[BIG - 1], 'K');
+        ((uint8_t *)a)[0] = 'W';        /* still writable */
+        ck_assert_int_eq(vm_deallocate(task_self(), a, BIG), 0);
 }
 END_TEST
 
@@ -269,9 +282,9 @@ END_TEST
 START_TEST(test_too_large_closes_descriptors) {
         port_t p = new_port();
         vm_address_t a;
-        ck_assert_int_eq(vm_allocate(task_self(), &a, 4096, 1), 0);
+        ck_assert_int_eq(vm_allocate(task_self(), &a, BIG, 1), 0);
         for (int i = 0; i < 20; i++)
-                ck_assert_int_eq(send_region(p, a, 4096, false, 0), 0);
+                ck_assert_int_eq(send_region(p, a, BIG, false, 0), 0);
         /* Too small a buffer destroys each message (and its memfd) in the broker. */
         for (int i = 0; i < 20; i++) {
                 msg_header_t h = { .msg_size = sizeof(h), .msg_local_port = p };
@@ -279,9 +292,9 @@ START_TEST(test_too_large_closes_descriptors) {
         }
         /* And a port destroyed with such messages queued closes theirs. */
         for (int i = 0; i < 20; i++)
-                ck_assert_int_eq(send_region(p, a, 4096, false, 0), 0);
+                ck_assert_int_eq(send_region(p, a, BIG, false, 0), 0);
         ck_assert_int_eq(port_deallocate(task_self(), p), 0);
-        ck_assert_int_eq(vm_deallocate(task_self(), a, 4096), 0);
+        ck_assert_int_eq(vm_deallocate(task_self(), a, BIG), 0);
         /* The fixture checks the broker holds no more descriptors than at the start. */
 }
 END_TEST

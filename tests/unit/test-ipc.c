@@ -71,10 +71,10 @@ static uint32_t build(uint32_t dest, uint32_t bits, uint32_t reply, uint16_t dis
 
 static int send_from(Space *s, uint32_t size, Kmsg **kp) {
         WireMsgInfo info;
-        int r = wire_msg_check(mbuf, size, &info);
+        int r = wire_msg_check(mbuf, size, 0, &info);
         if (r)
                 return r;
-        return kmsg_copyin(s, mbuf, size, &info, NULL, 0, kp);
+        return kmsg_copyin(s, mbuf, size, 0, &info, NULL, 0, kp);
 }
 
 START_TEST(test_ptrmap) {

@@ -96,19 +96,19 @@ END_TEST
 
 START_TEST(test_msg_check_sizes) {
         WireMsgInfo info;
-        ck_assert_int_eq(wire_msg_check(buf, make_msg(24), &info), 0);
-        ck_assert_int_eq(wire_msg_check(buf, make_msg(32), &info), 0);
-        ck_assert_int_eq(wire_msg_check(buf, make_msg(36), &info), 0);     /* unpadded last item */
-        ck_assert_int_eq(wire_msg_check(buf, make_msg(MSG_SIZE_MAX), &info), 0);
-        ck_assert_int_eq(wire_msg_check(buf, make_msg(MSG_SIZE_MAX + 4), &info), SEND_TOO_LARGE);
-        ck_assert_int_eq(wire_msg_check(buf, 0, &info), SEND_MSG_TOO_SMALL);
-        ck_assert_int_eq(wire_msg_check(buf, 23, &info), SEND_MSG_TOO_SMALL);
+        ck_assert_int_eq(wire_msg_check(buf, make_msg(24), 0, &info), 0);
+        ck_assert_int_eq(wire_msg_check(buf, make_msg(32), 0, &info), 0);
+        ck_assert_int_eq(wire_msg_check(buf, make_msg(36), 0, &info), 0);     /* unpadded last item */
+        ck_assert_int_eq(wire_msg_check(buf, make_msg(MSG_SIZE_MAX), 0, &info), 0);
+        ck_assert_int_eq(wire_msg_check(buf, make_msg(MSG_SIZE_MAX + 4), 0, &info), SEND_TOO_LARGE);
+        ck_assert_int_eq(wire_msg_check(buf, 0, 0, &info), SEND_MSG_TOO_SMALL);
+        ck_assert_int_eq(wire_msg_check(buf, 23, 0, &info), SEND_MSG_TOO_SMALL);
         make_msg(34);   /* not a multiple of 4 */
-        ck_assert_int_eq(wire_msg_check(buf, 34, &info), SEND_MSG_TOO_SMALL);
+        ck_assert_int_eq(wire_msg_check(buf, 34, 0, &info), SEND_MSG_TOO_SMALL);
         make_msg(40);   /* msg_size disagrees with the frame */
-        ck_assert_int_eq(wire_msg_check(buf, 44, &info), SEND_MSG_TOO_SMALL);
+        ck_assert_int_eq(wire_msg_check(buf, 44, 0, &info), SEND_MSG_TOO_SMALL);
         make_msg(28);   /* half a descriptor */
-        ck_assert_int_eq(wire_msg_check(buf, 28, &info), SEND_MSG_TOO_SMALL);
+        ck_assert_int_eq(wire_msg_check(buf, 28, 0, &info), SEND_MSG_TOO_SMALL);
 }
 END_TEST
 
@@ -119,26 +119,26 @@ START_TEST(test_msg_check_items) {
         msg_type_t *t2 = (msg_type_t *)(buf + 40);
         *t1 = (msg_type_t){ MSG_TYPE_INTEGER_32, 0, 2 };
         *t2 = (msg_type_t){ MSG_TYPE_COPY_SEND, 0, 2 };
-        ck_assert_int_eq(wire_msg_check(buf, size, &info), 0);
+        ck_assert_int_eq(wire_msg_check(buf, size, 0, &info), 0);
         ck_assert_uint_eq(info.n_rights, 2);
         t2->msg_type_number = 3;        /* overruns */
-        ck_assert_int_eq(wire_msg_check(buf, size, &info), SEND_MSG_TOO_SMALL);
+        ck_assert_int_eq(wire_msg_check(buf, size, 0, &info), SEND_MSG_TOO_SMALL);
         t2->msg_type_number = 1;        /* its padding ends the message exactly */
-        ck_assert_int_eq(wire_msg_check(buf, size, &info), 0);
+        ck_assert_int_eq(wire_msg_check(buf, size, 0, &info), 0);
         ck_assert_uint_eq(info.n_rights, 1);
         t2->msg_type_number = 0;        /* the zero bytes after it read as item type 0 */
-        ck_assert_int_eq(wire_msg_check(buf, size, &info), SEND_INVALID_TYPE);
+        ck_assert_int_eq(wire_msg_check(buf, size, 0, &info), SEND_INVALID_TYPE);
         t2->msg_type_number = 2;
         t2->msg_type_name = 0;
-        ck_assert_int_eq(wire_msg_check(buf, size, &info), SEND_INVALID_TYPE);
+        ck_assert_int_eq(wire_msg_check(buf, size, 0, &info), SEND_INVALID_TYPE);
         t2->msg_type_name = 22;
-        ck_assert_int_eq(wire_msg_check(buf, size, &info), SEND_INVALID_TYPE);
+        ck_assert_int_eq(wire_msg_check(buf, size, 0, &info), SEND_INVALID_TYPE);
         t2->msg_type_name = MSG_TYPE_MOVE_RECEIVE;
         t2->msg_type_flags = 0x8000;
-        ck_assert_int_eq(wire_msg_check(buf, size, &info), SEND_INVALID_TYPE);
+        ck_assert_int_eq(wire_msg_check(buf, size, 0, &info), SEND_INVALID_TYPE);
         t2->msg_type_flags = 0;
         t1->msg_type_number = 0xffffffffu;      /* count * size overflows 32 bits */
-        ck_assert_int_eq(wire_msg_check(buf, size, &info), SEND_MSG_TOO_SMALL);
+        ck_assert_int_eq(wire_msg_check(buf, size, 0, &info), SEND_MSG_TOO_SMALL);
 }
 END_TEST
 
@@ -150,14 +150,14 @@ START_TEST(test_msg_check_header) {
                 h->msg_bits = MSG_BITS(d, 0);
                 int want = (d == 0 || (d >= MSG_TYPE_MOVE_SEND && d <= MSG_TYPE_MAKE_SEND_ONCE))
                                    ? 0 : SEND_INVALID_HEADER;
-                ck_assert_int_eq(wire_msg_check(buf, size, &info), want);
+                ck_assert_int_eq(wire_msg_check(buf, size, 0, &info), want);
                 h->msg_bits = MSG_BITS(0, d);
-                ck_assert_int_eq(wire_msg_check(buf, size, &info), want);
+                ck_assert_int_eq(wire_msg_check(buf, size, 0, &info), want);
         }
         h->msg_bits = MSG_BITS_COMPLEX;
-        ck_assert_int_eq(wire_msg_check(buf, size, &info), SEND_INVALID_HEADER);
+        ck_assert_int_eq(wire_msg_check(buf, size, 0, &info), SEND_INVALID_HEADER);
         h->msg_bits = MSG_BITS(MSG_TYPE_COPY_SEND, MSG_TYPE_MAKE_SEND_ONCE);
-        ck_assert_int_eq(wire_msg_check(buf, size, &info), 0);
+        ck_assert_int_eq(wire_msg_check(buf, size, 0, &info), 0);
         ck_assert_uint_eq(info.remote_disp, MSG_TYPE_COPY_SEND);
         ck_assert_uint_eq(info.local_disp, MSG_TYPE_MAKE_SEND_ONCE);
 }
@@ -170,10 +170,10 @@ START_TEST(test_rights_limit) {
         make_msg(size);
         msg_type_t *t = (msg_type_t *)(buf + 24);
         *t = (msg_type_t){ MSG_TYPE_COPY_SEND, 0, WIRE_RIGHTS_MAX + 1 };
-        ck_assert_int_eq(wire_msg_check(buf, size, &info), SEND_TOO_LARGE);
+        ck_assert_int_eq(wire_msg_check(buf, size, 0, &info), SEND_TOO_LARGE);
         t->msg_type_number = WIRE_RIGHTS_MAX;
         ((msg_header_t *)buf)->msg_size = size - 4;
-        ck_assert_int_eq(wire_msg_check(buf, size - 4, &info), 0);
+        ck_assert_int_eq(wire_msg_check(buf, size - 4, 0, &info), 0);
         ck_assert_uint_eq(info.n_rights, WIRE_RIGHTS_MAX);
 }
 END_TEST
@@ -182,7 +182,7 @@ START_TEST(test_item_iteration) {
         uint32_t size = make_msg(24 + 8 + 8 + 8 + 3 + 1);
         *(msg_type_t *)(buf + 24) = (msg_type_t){ MSG_TYPE_INTEGER_16, 0, 3 };
         *(msg_type_t *)(buf + 40) = (msg_type_t){ MSG_TYPE_STRING, 0, 3 };
-        ck_assert_int_eq(wire_msg_check(buf, size, NULL), 0);
+        ck_assert_int_eq(wire_msg_check(buf, size, 0, NULL), 0);
         WireItemIter it;
         WireItem item;
         wire_item_iter_init(&it, buf, size);

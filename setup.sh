@@ -103,6 +103,16 @@ demo() {
   wait "$boxowner" || { cat "$WORK/owner.out"; echo "setup.sh: the mailbox owner failed" >&2; exit 1; }
   cat "$WORK/owner.out"
 
+  log "256 MiB out of line (shared memory) beside the same bytes inline"
+  "$B/clients/large-transfer/machipc-large-transfer" -s 256
+
+  log "producer and consumer over a shared ring buffer with two semaphores"
+  "$B/clients/prodcons/machipc-prodcons" -n 2000 producer > "$WORK/producer.out" &
+  local producer=$!
+  "$B/clients/prodcons/machipc-prodcons" consumer
+  wait "$producer" || { cat "$WORK/producer.out"; echo "setup.sh: the producer failed" >&2; exit 1; }
+  cat "$WORK/producer.out"
+
   log "the broker's view (machipcctl)"
   "$B/clients/machipcctl/machipcctl"
 

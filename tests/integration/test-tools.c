@@ -156,6 +156,37 @@ START_TEST(test_one_receiver_demo) {
 }
 END_TEST
 
+START_TEST(test_large_transfer_demo) {
+        const char *const args[] = { NULL };
+        pid_t ns = test_spawn_ready(getenv("MACHIPC_TEST_NAMESERVER"), args);
+        static char out[8192];
+        char cmd[512];
+        snprintf(cmd, sizeof(cmd), "%s -s 16", getenv("MACHIPC_TEST_LARGE_TRANSFER"));
+        ck_assert_int_eq(test_run_capture(cmd, out, sizeof(out)), 0);
+        ck_assert_ptr_nonnull(strstr(out, "moving 16 MiB between two tasks"));
+        ck_assert_ptr_nonnull(strstr(out, "out of line, moved (0 copy)"));
+        ck_assert_ptr_nonnull(strstr(out, "inline, 64 KiB chunks"));
+        ck_assert_ptr_nonnull(strstr(out, "faster end to end than inline"));
+        ck_assert_int_eq(test_stop(ns), 0);
+}
+END_TEST
+
+START_TEST(test_prodcons_demo) {
+        const char *const args[] = { NULL };
+        pid_t ns = test_spawn_ready(getenv("MACHIPC_TEST_NAMESERVER"), args);
+        FILE *prod, *cons;
+        static char pout[8192], cout[8192];
+        start_demo("MACHIPC_TEST_PRODCONS", "-n 3000 -s 8 producer", &prod);
+        wait_line(prod, "producer: ring of 8 slots published", pout, sizeof(pout));
+        start_demo("MACHIPC_TEST_PRODCONS", "consumer", &cons);
+        ck_assert_int_eq(finish_demo(cons, cout, sizeof(cout)), 0);
+        ck_assert_int_eq(finish_demo(prod, pout, sizeof(pout)), 0);
+        ck_assert_ptr_nonnull(strstr(cout, "consumer: received 3000 items in order, 0 wrong"));
+        ck_assert_ptr_nonnull(strstr(pout, "producer: done, 3000 items"));
+        ck_assert_int_eq(test_stop(ns), 0);
+}
+END_TEST
+
 int main(void) {
         Suite *s = suite_create("Tools and demos");
         TCase *tc = tcase_create("tools");
@@ -165,6 +196,8 @@ int main(void) {
         ADD_TEST(tc, test_machipcctl_no_broker);
         ADD_TEST(tc, test_ownership_demo);
         ADD_TEST(tc, test_one_receiver_demo);
+        ADD_TEST(tc, test_large_transfer_demo);
+        ADD_TEST(tc, test_prodcons_demo);
         suite_add_tcase(s, tc);
         return run_suite(s);
 }

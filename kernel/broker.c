@@ -87,8 +87,10 @@ static void broker_on_accept(evutil_socket_t fd, short what, void *userdata) {
                         close(cfd);
                         continue;
                 }
-                if (cred.uid != b->uid && cred.uid != 0) {
-                        log_info("uid %u may not connect, closing", (unsigned)cred.uid);
+                if (cred.uid != b->uid && cred.uid != 0 &&
+                    (b->config.allow_group == (gid_t)-1 || cred.gid != b->config.allow_group)) {
+                        log_info("uid %u (gid %u) may not connect, closing", (unsigned)cred.uid,
+                                 (unsigned)cred.gid);
                         close(cfd);
                         continue;
                 }
@@ -148,7 +150,24 @@ static int broker_listen(Broker *b) {
                 log_error("cannot bind %s: %s", b->socket_path, strerror(errno));
                 return r;
         }
-        if (chmod(b->socket_path, 0600) < 0 || listen(b->listen_fd, 128) < 0) {
+        /* With --allow-group, that group may reach the socket too (and enter its directory). */
+        mode_t mode = 0600;
+        if (b->config.allow_group != (gid_t)-1) {
+                char dir[PATH_MAX];
+                snprintf(dir, sizeof(dir), "%s", b->socket_path);
+                char *slash = strrchr(dir, '/');
+                if (slash && slash != dir) {
+                        *slash = '\0';
+                        if (chown(dir, (uid_t)-1, b->config.allow_group) < 0 || chmod(dir, 0710) < 0)
+                                log_warn("cannot open %s to group %u: %s, ignoring", dir,
+                                         (unsigned)b->config.allow_group, strerror(errno));
+                }
+                if (chown(b->socket_path, (uid_t)-1, b->config.allow_group) < 0)
+                        log_warn("cannot give the socket to group %u: %s, ignoring",
+                                 (unsigned)b->config.allow_group, strerror(errno));
+                mode = 0660;
+        }
+        if (chmod(b->socket_path, mode) < 0 || listen(b->listen_fd, 128) < 0) {
                 r = -errno;
                 log_error("cannot listen on %s: %s", b->socket_path, strerror(errno));
                 return r;
@@ -255,10 +274,9 @@ int broker_new(Broker **brokerp, const BrokerConfig *config) {
         b->uid = getuid();
         list_init(&b->peers);
         list_init(&b->zombies);
+        list_init(&b->uid_accounts);
         if (!b->config.max_tasks)
                 b->config.max_tasks = BROKER_TASKS_DEFAULT;
-        if (!b->config.max_names)
-                b->config.max_names = SPACE_NAMES_DEFAULT;
         r = wire_socket_path(config->socket_path, path, sizeof(path));
         if (r < 0) {
                 log_error("socket path too long");

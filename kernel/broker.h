@@ -7,6 +7,7 @@
 #include <sys/types.h>
 #include <time.h>
 #include <event2/event.h>
+#include "account.h"
 #include "util/list.h"
 
 typedef struct Peer Peer;
@@ -16,8 +17,10 @@ typedef struct Peer Peer;
 typedef struct {
         const char *socket_path;        /* NULL: $MACHIPC_SOCKET, else the default */
         int ready_fd;                   /* -1: none */
-        uint32_t max_tasks;
-        uint32_t max_names;
+        uint32_t max_tasks;             /* connected tasks, all uids */
+        gid_t allow_group;              /* (gid_t)-1: only the broker's uid may connect */
+        Limits task_limits;             /* per task */
+        Limits uid_limits;              /* per uid, all its tasks together */
 } BrokerConfig;
 
 typedef struct Broker {
@@ -32,6 +35,7 @@ typedef struct Broker {
         struct event *ev_sigint;
         ListLink peers;
         ListLink zombies;
+        ListLink uid_accounts;          /* Account.link, one per uid with tasks or messages */
         uint32_t n_peers;
         uint32_t next_task_id;
         uid_t uid;

@@ -25,6 +25,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "account.h"
 #include "ipc.h"
 #include "kmsg.h"
 #include "notify.h"
@@ -58,6 +59,47 @@ int kmsg_new(Kmsg **kmsgp, uint32_t size, uint32_t n_rights, uint32_t n_fds) {
         return 0;
 }
 
+/* What a message costs its sender's quotas. */
+static void kmsg_uncharge(Kmsg *k) {
+        if (!k->acct_task && !k->acct_uid)
+                return;
+        account_release(k->acct_task, k->acct_uid, ACCT_MESSAGES, 1);
+        account_release(k->acct_task, k->acct_uid, ACCT_BYTES, (uint64_t)k->size + k->attach_size);
+        account_release(k->acct_task, k->acct_uid, ACCT_FDS, k->n_fds);
+        account_release(k->acct_task, k->acct_uid, ACCT_OOL, k->charged_ool);
+        k->acct_task = account_unref(k->acct_task);
+        k->acct_uid = account_unref(k->acct_uid);
+}
+
+/* Charge @k to the sender's accounts: all or nothing.  Returns false if over a quota. */
+static bool kmsg_charge(Kmsg *k, Space *space, uint64_t ool) {
+        Account *t = space->acct_task, *u = space->acct_uid;
+        uint64_t bytes = (uint64_t)k->size + k->attach_size;
+        if (!t && !u)
+                return true;
+        if (!account_charge(t, u, ACCT_MESSAGES, 1))
+                return false;
+        if (!account_charge(t, u, ACCT_BYTES, bytes)) {
+                account_release(t, u, ACCT_MESSAGES, 1);
+                return false;
+        }
+        if (!account_charge(t, u, ACCT_FDS, k->n_fds)) {
+                account_release(t, u, ACCT_MESSAGES, 1);
+                account_release(t, u, ACCT_BYTES, bytes);
+                return false;
+        }
+        if (!account_charge(t, u, ACCT_OOL, ool)) {
+                account_release(t, u, ACCT_MESSAGES, 1);
+                account_release(t, u, ACCT_BYTES, bytes);
+                account_release(t, u, ACCT_FDS, k->n_fds);
+                return false;
+        }
+        k->acct_task = account_ref(t);
+        k->acct_uid = account_ref(u);
+        k->charged_ool = ool;
+        return true;
+}
+
 /**
  * kmsg_free() - destroy a message and release every right it still holds
  *
@@ -87,7 +129,9 @@ Kmsg *kmsg_free(Kmsg *kmsg) {
         for (uint32_t i = 0; i < kmsg->n_fds; i++)
                 if (kmsg->fds[i] >= 0)
                         close(kmsg->fds[i]);
-        ipc_stats.fds_in_flight -= kmsg->n_fds;
+        if (kmsg->fds_counted)
+                ipc_stats.fds_in_flight -= kmsg->n_fds;
+        kmsg_uncharge(kmsg);
         free(kmsg);
         return NULL;
 }
@@ -243,7 +287,9 @@ static uint8_t copyin_commit(Space *space, uint32_t name, uint32_t disp, Port **
  * Conditions: nothing is taken from @space unless the whole message is valid.
  * Return: 0, SEND_INVALID_DEST (remote name holds no send right, or its port
  * is dead), SEND_INVALID_REPLY, SEND_INVALID_RIGHT (a body right not held,
- * or a disposition the right does not allow), -ENOMEM.
+ * or a disposition the right does not allow), SEND_NO_BUFFER (over the
+ * sender's task or uid quota of messages, bytes, descriptors or region
+ * bytes), -ENOMEM.
  */
 int kmsg_copyin(Space *space, const uint8_t *msg, uint32_t size, uint32_t attach_size,
                 const WireMsgInfo *info, int *fds, uint32_t n_fds, Kmsg **kmsgp) {
@@ -306,6 +352,17 @@ int kmsg_copyin(Space *space, const uint8_t *msg, uint32_t size, uint32_t attach
         }
         assert(n == info->n_rights);
 
+        /* Within the sender's quotas?  Checked before anything is taken.  A
+         * kernel call is answered at once, never queued: it is not charged,
+         * so a task at its quota can still free what it holds. */
+        bool kcall = de->port->kobject && !de->port->receiver;
+        if (!kcall && !kmsg_charge(k, space, info->ool_bytes)) {
+                for (uint32_t i = 0; i < n; i++)
+                        k->rights[i].kind = RIGHT_NONE;
+                kmsg_free(k);
+                return SEND_NO_BUFFER;
+        }
+
         /* Pass two: created rights first, then moved ones. */
         k->dest_disp = (uint8_t)rdisp;
         k->reply_disp = (uint8_t)ldisp;
@@ -331,6 +388,7 @@ int kmsg_copyin(Space *space, const uint8_t *msg, uint32_t size, uint32_t attach
         if (n_fds)
                 memcpy(k->fds, fds, n_fds * sizeof(int));
         ipc_stats.fds_in_flight += n_fds;
+        k->fds_counted = true;
         *kmsgp = k;
         return 0;
 }

@@ -7,6 +7,7 @@
 #include "util/list.h"
 #include "wire.h"
 
+typedef struct Account Account;
 typedef struct Kmsg Kmsg;
 typedef struct Port Port;
 typedef struct Space Space;
@@ -49,6 +50,10 @@ struct Kmsg {
         uint32_t uid;
         uint32_t gid;
         uint32_t seqno;
+        Account *acct_task;     /* the sender's, charged until the message goes */
+        Account *acct_uid;
+        uint64_t charged_ool;
+        bool fds_counted;       /* its descriptors are in ipc_stats.fds_in_flight */
         uint32_t n_fds;
         int *fds;               /* descriptors of its out-of-line items, owned (-1: taken) */
         uint32_t size;

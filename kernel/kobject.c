@@ -248,6 +248,7 @@ void kobject_send_reply(Port *reply, uint8_t reply_kind, int32_t id, const int32
                 wire_put_le32(p + sizeof(ft), 0);       /* descriptor 0 of the frame */
                 k->fds[0] = fd;
                 ipc_stats.fds_in_flight++;
+                k->fds_counted = true;
         }
         k->dest = reply;
         k->dest_kind = reply_kind;

@@ -26,14 +26,18 @@ static void help(void) {
                "                         $XDG_RUNTIME_DIR/machipc/socket, else\n"
                "                         /tmp/machipc-$UID/socket)\n"
                "      --ready-fd=FD      write \"READY=1\\n\" to FD once listening, then close it\n"
-               "      --max-tasks=N      connected tasks at most (default %u)\n"
-               "      --max-names=N      names per task at most (default %u)\n"
+               "      --max-tasks=N      connected tasks at most, all uids (default %u)\n"
+               "      --max-names=N      names per task at most (same as --limit task.names=N)\n"
+               "      --limit=SCOPE.KEY=N  a quota; SCOPE is task or uid, KEY one of names,\n"
+               "                         messages, bytes, fds, ool_bytes, and for uid, tasks\n"
+               "                         (defaults in doc/security.md)\n"
+               "      --allow-group=GID  let tasks of group GID connect too (socket 0660)\n"
                "  -v, --verbose          log more (repeat for debug)\n"
                "  -q, --quiet            log errors only\n"
                "  -h, --help             show this help\n"
                "      --version          show the version\n\n"
                "Stops cleanly on SIGTERM or SIGINT (exit status 0).\n",
-               BROKER_TASKS_DEFAULT, 65536u);
+               BROKER_TASKS_DEFAULT);
 }
 
 static int parse_uint(const char *s, uint32_t *out) {
@@ -47,12 +51,14 @@ static int parse_uint(const char *s, uint32_t *out) {
 }
 
 static int parse_argv(int argc, char **argv, BrokerConfig *cfg) {
-        enum { OPT_VERSION = 0x100, OPT_READY_FD, OPT_MAX_TASKS, OPT_MAX_NAMES };
+        enum { OPT_VERSION = 0x100, OPT_READY_FD, OPT_MAX_TASKS, OPT_MAX_NAMES, OPT_LIMIT, OPT_GROUP };
         static const struct option options[] = {
                 { "socket", required_argument, NULL, 's' },
                 { "ready-fd", required_argument, NULL, OPT_READY_FD },
                 { "max-tasks", required_argument, NULL, OPT_MAX_TASKS },
                 { "max-names", required_argument, NULL, OPT_MAX_NAMES },
+                { "limit", required_argument, NULL, OPT_LIMIT },
+                { "allow-group", required_argument, NULL, OPT_GROUP },
                 { "verbose", no_argument, NULL, 'v' },
                 { "quiet", no_argument, NULL, 'q' },
                 { "help", no_argument, NULL, 'h' },
@@ -82,7 +88,20 @@ static int parse_argv(int argc, char **argv, BrokerConfig *cfg) {
                         if (c == OPT_MAX_TASKS)
                                 cfg->max_tasks = v;
                         else
-                                cfg->max_names = v;
+                                cfg->task_limits.max[ACCT_NAMES] = v;
+                        break;
+                case OPT_LIMIT:
+                        if (limits_parse(&cfg->task_limits, &cfg->uid_limits, optarg) < 0) {
+                                fprintf(stderr, "machipcd: invalid --limit: %s\n", optarg);
+                                return -EINVAL;
+                        }
+                        break;
+                case OPT_GROUP:
+                        if (parse_uint(optarg, &v) < 0 && strcmp(optarg, "0") != 0) {
+                                fprintf(stderr, "machipcd: invalid --allow-group: %s\n", optarg);
+                                return -EINVAL;
+                        }
+                        cfg->allow_group = strcmp(optarg, "0") == 0 ? 0 : (gid_t)v;
                         break;
                 case 'v':
                         level = level < LOG_LEVEL_DEBUG ? level + 1 : level;
@@ -110,7 +129,8 @@ static int parse_argv(int argc, char **argv, BrokerConfig *cfg) {
 }
 
 int main(int argc, char **argv) {
-        BrokerConfig cfg = { .ready_fd = -1 };
+        BrokerConfig cfg = { .ready_fd = -1, .allow_group = (gid_t)-1 };
+        limits_defaults(&cfg.task_limits, &cfg.uid_limits);
         Broker *b = NULL;
         int r = parse_argv(argc, argv, &cfg);
         if (r != 0)

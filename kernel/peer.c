@@ -97,6 +97,8 @@ void peer_free(Peer *peer) {
         }
         if (peer->space) {
                 ipc_space_terminate(peer->space);
+                if (peer->charged_task)
+                        account_release(NULL, peer->space->acct_uid, ACCT_TASKS, 1);
                 space_free(peer->space);
         }
         peer->notify_port = port_unref(peer->notify_port);
@@ -497,8 +499,27 @@ static int peer_hello(Peer *peer, uint32_t serial, const uint8_t *body, size_t l
         } else {
                 Port *kp, *np;
                 SpaceEntry *e;
-                if (space_new(&peer->space, peer, peer->broker->config.max_names) < 0)
+                BrokerConfig *cfg = &peer->broker->config;
+                uint64_t max_names = cfg->task_limits.max[ACCT_NAMES];
+                if (space_new(&peer->space, peer, max_names > SPACE_NAMES_MAX ? SPACE_NAMES_MAX
+                                                                             : (uint32_t)max_names) < 0)
                         return -ENOMEM;
+                if (account_new(&peer->space->acct_task, &cfg->task_limits, peer->uid) < 0)
+                        return -ENOMEM;
+                peer->space->acct_uid = account_uid_get(&peer->broker->uid_accounts, &cfg->uid_limits,
+                                                        peer->uid);
+                if (!peer->space->acct_uid)
+                        return -ENOMEM;
+                if (!account_charge(NULL, peer->space->acct_uid, ACCT_TASKS, 1)) {
+                        /* Too many tasks of this uid: say so, then hang up. */
+                        rep.status = KERN_RESOURCE_SHORTAGE;
+                        uint8_t *b = frame_begin(peer, WIRE_OP_HELLO | WIRE_OP_REPLY, serial);
+                        wire_hello_reply_encode(b, &rep);
+                        frame_end(peer, WIRE_OP_HELLO | WIRE_OP_REPLY, serial, WIRE_HELLO_REPLY_SIZE);
+                        peer_kill(peer, "too many tasks for its uid");
+                        return 0;
+                }
+                peer->charged_task = true;
                 if (port_new(&kp, false) < 0)
                         return -ENOMEM;
                 kp->kobject = peer;

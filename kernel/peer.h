@@ -7,6 +7,7 @@
 #include <sys/types.h>
 #include <event2/event.h>
 #include <event2/event_struct.h>
+#include "account.h"
 #include "connection.h"
 #include "ipc.h"
 #include "util/list.h"
@@ -45,6 +46,7 @@ struct Peer {
         uid_t uid;
         gid_t gid;
         bool ready;             /* handshake done */
+        bool charged_task;      /* counted in its uid's tasks */
         bool dead;
         Space *space;
         Port *kernel_port;

@@ -13,6 +13,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
+#include "account.h"
 #include "port.h"
 #include "space.h"
 
@@ -40,6 +41,8 @@ void space_free(Space *space) {
         if (!space)
                 return;
         assert(space->n_used == 0);
+        account_unref(space->acct_task);
+        account_unref(space->acct_uid);
         ptrmap_deinit(&space->by_port);
         free(space->entries);
         free(space);
@@ -92,10 +95,14 @@ int space_alloc(Space *space, Port *port, uint32_t bits, SpaceEntry **entryp) {
         int r;
         if (space->n_used >= space->max_names)
                 return SPACE_E_NO_SPACE;
+        if (!account_charge(space->acct_task, space->acct_uid, ACCT_NAMES, 1))
+                return SPACE_E_NO_SPACE;
         if (!space->free_head) {
                 r = space_grow(space);
-                if (r)
+                if (r) {
+                        account_release(space->acct_task, space->acct_uid, ACCT_NAMES, 1);
                         return r;
+                }
         }
         uint32_t idx = space->free_head;
         SpaceEntry *e = &space->entries[idx];
@@ -103,8 +110,10 @@ int space_alloc(Space *space, Port *port, uint32_t bits, SpaceEntry **entryp) {
         uint32_t name = idx << 8 | gen;
         if (bits & (ENTRY_SEND | ENTRY_RECEIVE)) {
                 r = ptrmap_put(&space->by_port, port, name);
-                if (r < 0)
+                if (r < 0) {
+                        account_release(space->acct_task, space->acct_uid, ACCT_NAMES, 1);
                         return r;
+                }
         }
         space->free_head = e->next_free;
         *e = (SpaceEntry){ .name = name, .bits = bits, .gen = gen, .port = port };
@@ -139,6 +148,7 @@ void space_dealloc(Space *space, SpaceEntry *e) {
         e->next_free = space->free_head;
         space->free_head = idx;
         space->n_used--;
+        account_release(space->acct_task, space->acct_uid, ACCT_NAMES, 1);
 }
 
 /* space_find_port() - the entry holding send or receive rights to @port, or NULL. */

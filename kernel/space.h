@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include "util/ptrmap.h"
 
+typedef struct Account Account;
 typedef struct Kmsg Kmsg;
 typedef struct Port Port;
 typedef struct Space Space;
@@ -54,6 +55,8 @@ struct Space {
         uint32_t epoch;
         PtrMap by_port;         /* Port -> name holding its send/receive rights */
         void *owner;            /* the Peer */
+        Account *acct_task;     /* names are counted here (may be NULL) */
+        Account *acct_uid;
         Kmsg *pending_notify;   /* the SEND_NOTIFY message left with the broker */
 };
 

@@ -156,6 +156,8 @@ static int conn_hello_locked(int fd) {
         if (wire_header_decode(in, (size_t)n, &rh) < 0 || rh.op != (WIRE_OP_HELLO | WIRE_OP_REPLY) ||
             wire_hello_reply_decode(in + WIRE_HDR_SIZE, (size_t)n - WIRE_HDR_SIZE, &rep) < 0)
                 return -EPROTO;
+        if (rep.status == KERN_RESOURCE_SHORTAGE)
+                return -EUSERS;         /* the broker's quota of tasks for our uid is full */
         if (rep.status != 0)
                 return -EPROTO;
         conn.task_id = rep.task_id;

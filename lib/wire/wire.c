@@ -283,6 +283,7 @@ int wire_msg_check(const uint8_t *msg, size_t len, size_t attach_len, WireMsgInf
                                 }
                                 if (o.address != tmp.n_fds)
                                         return SEND_INVALID_MEMORY;
+                                tmp.ool_bytes += o.size;
                         } else if (wire_get_le32(e) != tmp.n_fds) {
                                 return SEND_INVALID_MEMORY;
                         }

@@ -112,6 +112,7 @@ typedef struct {
 typedef struct {
         uint32_t n_rights;      /* port rights in the body */
         uint32_t n_fds;         /* descriptors the frame must carry */
+        uint64_t ool_bytes;     /* bytes of regions travelling as memfds */
         uint32_t remote_disp;   /* header dispositions, 0 = default */
         uint32_t local_disp;
 } WireMsgInfo;

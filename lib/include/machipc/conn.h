@@ -20,7 +20,9 @@ extern "C" {
  * new task and connects afresh on first use.
  *
  * Return: 0, -EISCONN if already connected, -EPROTO for a broker speaking
- * another protocol version, or a negative errno from socket()/connect().
+ * another protocol version, -EUSERS when the broker's quota of tasks for this
+ * uid is full, or a negative errno from socket()/connect() (-EACCES: this uid
+ * may not reach the socket).
  */
 MACHIPC_EXPORT int machipc_connect(const char *path);
 

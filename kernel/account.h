@@ -1,0 +1,42 @@
+#pragma once
+/* SPDX-License-Identifier: MIT */
+/* account.h - what a task and a uid hold in the broker, against their limits */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "util/list.h"
+
+enum {
+        ACCT_NAMES,             /* names in name spaces */
+        ACCT_MESSAGES,          /* messages sent and not yet received or destroyed */
+        ACCT_BYTES,             /* their inline bytes (message and attachment) */
+        ACCT_FDS,               /* descriptors they carry */
+        ACCT_OOL,               /* bytes of out-of-line regions they carry */
+        ACCT_TASKS,             /* connected tasks (per uid) */
+        ACCT_N,
+};
+
+/* The limits of one scope (a task, or all tasks of a uid). */
+typedef struct {
+        uint64_t max[ACCT_N];
+} Limits;
+
+typedef struct Account {
+        uint32_t refs;
+        uid_t uid;
+        ListLink link;          /* in the uid registry */
+        const Limits *limits;
+        uint64_t used[ACCT_N];
+} Account;
+
+void limits_defaults(Limits *task, Limits *uid);
+int limits_parse(Limits *task, Limits *uid, const char *spec);
+const char *limits_key(int scope_uid, int what);
+
+int account_new(Account **acctp, const Limits *limits, uid_t uid);
+Account *account_ref(Account *a);
+Account *account_unref(Account *a);
+Account *account_uid_get(ListLink *registry, const Limits *limits, uid_t uid);
+bool account_charge(Account *task, Account *uid, int what, uint64_t amount);
+void account_release(Account *task, Account *uid, int what, uint64_t amount);

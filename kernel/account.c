@@ -14,12 +14,13 @@
 #include <string.h>
 #include "account.h"
 
-static const char *const keys[ACCT_N] = { "names", "messages", "bytes", "fds", "ool_bytes", "tasks" };
+static const char *const keys[ACCT_N] = { "names", "messages", "bytes", "fds", "ool_bytes", "tasks",
+                                          "unread_bytes" };
 
 /* limits_defaults() - the documented defaults (doc/security.md). */
 void limits_defaults(Limits *task, Limits *uid) {
-        static const uint64_t t[ACCT_N] = { 65536, 4096, 64ull << 20, 1024, 4ull << 30, 1 };
-        static const uint64_t u[ACCT_N] = { 262144, 16384, 256ull << 20, 4096, 16ull << 30, 256 };
+        static const uint64_t t[ACCT_N] = { 65536, 4096, 64ull << 20, 1024, 4ull << 30, 1, 8ull << 20 };
+        static const uint64_t u[ACCT_N] = { 262144, 16384, 256ull << 20, 4096, 16ull << 30, 256, 0 };
         memcpy(task->max, t, sizeof(t));
         memcpy(uid->max, u, sizeof(u));
 }
@@ -54,7 +55,7 @@ int limits_parse(Limits *task, Limits *uid, const char *spec) {
                 return -EINVAL;
         for (int i = 0; i < ACCT_N; i++) {
                 if (strlen(keys[i]) == (size_t)(eq - dot - 1) && strncmp(dot + 1, keys[i], strlen(keys[i])) == 0) {
-                        if (l == task && i == ACCT_TASKS)
+                        if ((l == task && i == ACCT_TASKS) || (l == uid && i == ACCT_UNREAD))
                                 return -EINVAL;
                         l->max[i] = v;
                         return 0;

@@ -14,6 +14,7 @@ enum {
         ACCT_FDS,               /* descriptors they carry */
         ACCT_OOL,               /* bytes of out-of-line regions they carry */
         ACCT_TASKS,             /* connected tasks (per uid) */
+        ACCT_UNREAD,            /* replies a task leaves unread, bytes (per task; not charged) */
         ACCT_N,
 };
 

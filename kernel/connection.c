@@ -20,11 +20,13 @@
 #include "connection.h"
 #include "wire.h"
 
+/* A queued frame: its bytes, then its descriptors (if any), in one allocation. */
 typedef struct {
         ListLink link;
         size_t len;
+        size_t alloc;           /* what it costs: counted against the queue's limit */
         uint32_t n_fds;
-        int fds[WIRE_FDS_MAX];
+        int *fds;
         uint8_t data[];
 } OutFrame;
 
@@ -131,18 +133,22 @@ int connection_read(Connection *c, uint8_t *buf, size_t size, size_t *lenp, int 
 }
 
 static int queue_frame(Connection *c, const uint8_t *frame, size_t len, int *fds, uint32_t n_fds) {
-        if (c->outq_bytes + len > c->outq_max)
+        size_t fds_at = (len + sizeof(int) - 1) / sizeof(int) * sizeof(int);
+        size_t alloc = sizeof(OutFrame) + fds_at + n_fds * sizeof(int);
+        if (c->outq_bytes + alloc > c->outq_max)
                 return CONNECTION_E_OVERFLOW;
-        OutFrame *f = malloc(sizeof(*f) + len);
+        OutFrame *f = malloc(alloc);
         if (!f)
                 return -ENOMEM;
         f->len = len;
+        f->alloc = alloc;
         f->n_fds = n_fds;
+        f->fds = (int *)(f->data + fds_at);
         if (n_fds)
                 memcpy(f->fds, fds, n_fds * sizeof(int));
         memcpy(f->data, frame, len);
         list_add_tail(&c->outq, &f->link);
-        c->outq_bytes += len;
+        c->outq_bytes += alloc;
         return 0;
 }
 
@@ -154,6 +160,7 @@ static int send_frame(Connection *c, const uint8_t *frame, size_t len, const int
         struct iovec iov = { (void *)frame, len };
         struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
         if (n_fds) {
+                memset(&ctl, 0, sizeof(ctl));
                 mh.msg_control = ctl.buf;
                 mh.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
                 struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
@@ -209,7 +216,7 @@ int connection_flush(Connection *c) {
                         return r;
                 connection_close_fds(f->fds, f->n_fds);
                 list_del(&f->link);
-                c->outq_bytes -= f->len;
+                c->outq_bytes -= f->alloc;
                 free(f);
         }
         return 0;

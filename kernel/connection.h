@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include "util/list.h"
 
-/* Bytes of replies a task may leave unread before it is dropped. */
+/* Bytes of replies a task may leave unread (counting their memory) before it is dropped. */
 #define CONNECTION_OUTQ_MAX (8u << 20)
 
 enum {

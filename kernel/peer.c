@@ -55,6 +55,7 @@ int peer_new(Peer **peerp, Broker *broker, int fd, pid_t pid, uid_t uid, gid_t g
         list_init(&p->semaphores);
         list_init(&p->link);
         connection_init(&p->conn, fd);
+        p->conn.outq_max = broker->config.task_limits.max[ACCT_UNREAD];
         event_assign(&p->ev_read, broker->base, fd, EV_READ | EV_PERSIST, peer_on_read, p);
         event_assign(&p->ev_write, broker->base, fd, EV_WRITE | EV_PERSIST, peer_on_write, p);
         event_add(&p->ev_read, NULL);

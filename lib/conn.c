@@ -80,6 +80,7 @@ static ssize_t send_all(int fd, const struct iovec *iov, int n, const int *fds, 
         } ctl;
         struct msghdr mh = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)n };
         if (n_fds) {
+                memset(&ctl, 0, sizeof(ctl));
                 mh.msg_control = ctl.buf;
                 mh.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
                 struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);

@@ -67,8 +67,15 @@ static pid_t spawn_ready(const char *path, const char *const *pre, const char *c
                 char fdarg[32];
                 int wfd = dup(fds[1]);  /* without O_CLOEXEC */
                 snprintf(fdarg, sizeof(fdarg), "--ready-fd=%d", wfd);
-                const char *argv[32];
+                const char *argv[48];
                 int n = 0;
+                /* $MACHIPC_TEST_WRAPPER (e.g. valgrind and its options) runs the broker and servers. */
+                char *wrap = getenv("MACHIPC_TEST_WRAPPER") ? strdup(getenv("MACHIPC_TEST_WRAPPER")) : NULL;
+                char *save = NULL;
+                for (char *w = wrap ? strtok_r(wrap, " ", &save) : NULL; w && n < 16;
+                     w = strtok_r(NULL, " ", &save))
+                        argv[n++] = w;
+                const char *exe = n ? argv[0] : path;
                 argv[n++] = path;
                 for (int i = 0; pre && pre[i] && n < 28; i++)
                         argv[n++] = pre[i];
@@ -76,7 +83,7 @@ static pid_t spawn_ready(const char *path, const char *const *pre, const char *c
                         argv[n++] = extra[i];
                 argv[n++] = fdarg;
                 argv[n] = NULL;
-                execv(path, (char *const *)argv);
+                execv(exe, (char *const *)argv);
                 _exit(127);
         }
         close(fds[1]);

@@ -374,6 +374,7 @@ static uint32_t raw_send_region(int sock, int fd, uint64_t size, uint64_t index)
         } ctl;
         struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
         if (fd >= 0) {
+                memset(&ctl, 0, sizeof(ctl));
                 mh.msg_control = ctl.b;
                 mh.msg_controllen = sizeof(ctl.b);
                 struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);

@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-PACKAGES=(gcc g++ meson ninja-build pkg-config libevent-dev check binutils)
+PACKAGES=(gcc g++ meson ninja-build pkg-config libevent-dev check binutils libdbus-1-dev dbus-daemon)
 
 log() { printf '==> %s\n' "$*"; }
 

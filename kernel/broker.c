@@ -366,6 +366,7 @@ Broker *broker_free(Broker *b) {
         free(b->rx);
         free(b->tx);
         free(b);
+        port_pool_deinit();
         return NULL;
 }
 

@@ -345,8 +345,6 @@ static void port_destroy_now(Port *p) {
         if (p->is_set) {
                 while ((l = list_first(&p->members)))
                         port_set_remove(list_entry(l, Port, member_link));
-        } else {
-                port_set_remove(p);
         }
         ipc_port_wake_receivers(p, RCV_PORT_DIED);
         while ((l = list_first(&p->senders))) {
@@ -387,13 +385,15 @@ void ipc_port_destroy(Port *port) {
                 return;
         port->active = false;
         port_ref(port);
-        list_add_tail(&ipc_dying, &port->dying_link);
+        /* Out of its set first: the dying list uses the set-membership link. */
+        port_set_remove(port);
+        list_add_tail(&ipc_dying, &port->member_link);
         if (ipc_draining)
                 return;
         ipc_draining = true;
         ListLink *l;
         while ((l = list_pop(&ipc_dying))) {
-                Port *p = list_entry(l, Port, dying_link);
+                Port *p = list_entry(l, Port, member_link);
                 port_destroy_now(p);
                 port_unref(p);
         }

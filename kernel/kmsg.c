@@ -178,8 +178,9 @@ static int copyin_check(Space *space, uint32_t name, uint32_t disp, bool body) {
                 e->scratch_flags |= SCRATCH_MOVED_RECEIVE;
                 return 0;
         case MSG_TYPE_MOVE_SEND:
-                if (!(e->bits & ENTRY_SEND) || ++e->scratch_moves > e->urefs)
+                if (!(e->bits & ENTRY_SEND) || e->scratch_moves >= e->urefs)
                         return -1;
+                e->scratch_moves++;
                 return 0;
         case MSG_TYPE_COPY_SEND:
                 return (e->bits & ENTRY_SEND) ? 0 : -1;

@@ -359,7 +359,7 @@ static int do_mod_refs(Space *s, uint32_t name, uint32_t right, int32_t delta) {
                         return KERN_INVALID_VALUE;
                 if (v > SPACE_UREFS_MAX)
                         return KERN_UREFS_OVERFLOW;
-                e->urefs = (uint32_t)v;
+                e->urefs = (uint16_t)v;
                 if (v == 0) {
                         notify_srights_dec(p);
                         e->bits &= ~ENTRY_SEND;

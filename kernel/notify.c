@@ -50,10 +50,10 @@ void notify_srights_dec(Port *port) {
                 shm_destroy(port->kobject);
                 return;
         }
-        if (!port->ns_notify)
+        if (!port->requests || !port->requests->ns_notify)
                 return;
-        Port *to = port->ns_notify;
-        port->ns_notify = NULL;
+        Port *to = port->requests->ns_notify;
+        port->requests->ns_notify = NULL;
         if (port->active)
                 send_int(to, NOTIFY_NO_SENDERS, port->mscount);
         port_unref(to);
@@ -92,7 +92,9 @@ void notify_entry_dealloc(Space *space, SpaceEntry *e) {
 /* notify_port_dead() - @port just died: fire its dead-name requests. */
 void notify_port_dead(Port *port) {
         ListLink *l;
-        while ((l = list_first(&port->dn_requests))) {
+        if (!port->requests)
+                return;
+        while ((l = list_first(&port->requests->dn_requests))) {
                 DeadNameReq *r = list_entry(l, DeadNameReq, port_link);
                 SpaceEntry *e = space_lookup(r->space, r->name);
                 if (e && e->dnreq == r) {
@@ -114,10 +116,10 @@ void notify_port_dead(Port *port) {
  * port lives on; false if it must be destroyed.
  */
 bool notify_port_destroyed(Port *port) {
-        Port *to = port->pd_notify;
+        Port *to = port->requests ? port->requests->pd_notify : NULL;
         if (!to)
                 return false;
-        port->pd_notify = NULL;
+        port->requests->pd_notify = NULL;
         if (!to->active || to == port) {
                 port_unref(to);
                 return false;
@@ -155,8 +157,10 @@ bool notify_port_destroyed(Port *port) {
 
 /* notify_port_clear() - drop @port's own requests (it is being destroyed). */
 void notify_port_clear(Port *port) {
-        port->ns_notify = port_unref(port->ns_notify);
-        port->pd_notify = port_unref(port->pd_notify);
+        if (!port->requests)
+                return;
+        port->requests->ns_notify = port_unref(port->requests->ns_notify);
+        port->requests->pd_notify = port_unref(port->requests->pd_notify);
 }
 
 /**
@@ -176,6 +180,9 @@ void notify_port_clear(Port *port) {
  */
 int notify_request(Space *space, SpaceEntry *e, int32_t variant, uint32_t sync, Port *notify) {
         Port *p = e->port;
+        PortRequests *rq = port_requests(p);
+        if (!rq)
+                return NOTIFY_E_NO_MEMORY;
         switch (variant) {
         case NOTIFY_DEAD_NAME: {
                 if (!(e->bits & (ENTRY_SEND | ENTRY_SEND_ONCE)))
@@ -198,29 +205,29 @@ int notify_request(Space *space, SpaceEntry *e, int32_t variant, uint32_t sync, 
                 r->space = space;
                 r->name = e->name;
                 r->notify = port_ref(notify);
-                list_add_tail(&p->dn_requests, &r->port_link);
+                list_add_tail(&rq->dn_requests, &r->port_link);
                 e->dnreq = r;
                 return 0;
         }
         case NOTIFY_NO_SENDERS:
                 if (!(e->bits & ENTRY_RECEIVE))
                         return NOTIFY_E_INVALID_RIGHT;
-                p->ns_notify = port_unref(p->ns_notify);
+                rq->ns_notify = port_unref(rq->ns_notify);
                 if (!notify)
                         return 0;
                 if (p->n_srights == 0 && p->mscount >= sync) {
                         send_int(notify, NOTIFY_NO_SENDERS, p->mscount);
                         return 0;
                 }
-                p->ns_notify = port_ref(notify);
+                rq->ns_notify = port_ref(notify);
                 return 0;
         case NOTIFY_PORT_DESTROYED:
                 if (!(e->bits & ENTRY_RECEIVE))
                         return NOTIFY_E_INVALID_RIGHT;
                 if (notify == p)
                         return NOTIFY_E_INVALID_VALUE;
-                p->pd_notify = port_unref(p->pd_notify);
-                p->pd_notify = port_ref(notify);
+                rq->pd_notify = port_unref(rq->pd_notify);
+                rq->pd_notify = port_ref(notify);
                 return 0;
         default:
                 return NOTIFY_E_INVALID_VALUE;

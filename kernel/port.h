@@ -30,16 +30,27 @@ enum {
  * queue of its own, only members and the members that have something to
  * receive (@ready, in the order they became ready, for fairness).
  */
+/* Notification requests on a port: rare, so kept apart (notify.c). */
+typedef struct {
+        Port *ns_notify;        /* no-senders: where to (one reference) */
+        Port *pd_notify;        /* port-destroyed: the backup (one reference) */
+        ListLink dn_requests;   /* DeadNameReq.port_link */
+} PortRequests;
+
+/*
+ * Laid out for size: a broker holds millions of idle ports.  A set has no
+ * queue, a port has no members, so their lists share storage.
+ */
 struct Port {
         uint64_t id;
         uint32_t refs;
         bool is_set;
         bool active;
+        uint8_t kobject_type;   /* KOBJECT_* */
 
         Space *receiver;
-        uint32_t receiver_name;
         void *kobject;          /* the object a kernel port stands for */
-        uint8_t kobject_type;   /* KOBJECT_* */
+        uint32_t receiver_name;
 
         uint32_t qlimit;
         uint32_t msgcount;
@@ -47,29 +58,33 @@ struct Port {
         uint32_t mscount;
         uint32_t n_srights;     /* send rights: space entries plus rights in messages */
         uint32_t n_sorights;    /* send-once rights */
-
-        ListLink queue;         /* Kmsg.link, FIFO */
-        ListLink senders;       /* Kmsg.link: blocked senders and SEND_NOTIFY messages */
-        uint32_t n_senders;
+        union {
+                uint32_t n_senders;     /* ports */
+                uint32_t n_members;     /* sets */
+        };
+        union {
+                struct {
+                        ListLink queue;         /* Kmsg.link, FIFO */
+                        ListLink senders;       /* Kmsg.link: blocked senders and SEND_NOTIFY messages */
+                };
+                struct {
+                        ListLink members;       /* sets: member ports */
+                        ListLink ready;         /* sets: ready members */
+                };
+        };
         ListLink receivers;     /* Waiter.link: receivers waiting on this port or set */
 
         Port *pset;             /* set this port is in */
-        ListLink member_link;   /* in pset->members */
+        ListLink member_link;   /* in pset->members; on the destruction work list once dying */
         ListLink ready_link;    /* in pset->ready while the port has something */
 
-        ListLink members;       /* sets: member ports */
-        ListLink ready;         /* sets: ready members */
-        uint32_t n_members;
-
-        ListLink dying_link;    /* on the destruction work list */
-
         Kmsg *transit;          /* the message carrying the receive right, if in transit */
-        Port *ns_notify;        /* no-senders request: where to (one reference) */
-        Port *pd_notify;        /* port-destroyed request: the backup (one reference) */
-        ListLink dn_requests;   /* DeadNameReq.port_link */
+        PortRequests *requests; /* notification requests, or NULL */
 };
 
 int port_new(Port **portp, bool is_set);
+PortRequests *port_requests(Port *port);
+void port_pool_deinit(void);
 Port *port_ref(Port *port);
 Port *port_unref(Port *port);
 bool port_has_message(const Port *port);

@@ -66,10 +66,8 @@ static int space_grow(Space *space) {
         SpaceEntry *e = realloc(space->entries, (size_t)n * sizeof(*e));
         if (!e)
                 return -ENOMEM;
-        for (uint32_t i = space->n_slots; i < n; i++) {
+        for (uint32_t i = space->n_slots; i < n; i++)
                 e[i] = (SpaceEntry){ 0 };
-                e[i].gen = 0;
-        }
         /* Slot 0 is never used, so that no name is 0. Chain the new slots. */
         uint32_t first = space->n_slots ? space->n_slots : 1;
         for (uint32_t i = n - 1; i >= first; i--) {
@@ -116,7 +114,7 @@ int space_alloc(Space *space, Port *port, uint32_t bits, SpaceEntry **entryp) {
                 }
         }
         space->free_head = e->next_free;
-        *e = (SpaceEntry){ .name = name, .bits = bits, .gen = gen, .port = port };
+        *e = (SpaceEntry){ .name = name, .bits = (uint8_t)bits, .gen = gen, .port = port };
         e->urefs = (bits & ENTRY_SEND) ? 1 : 0;
         space->n_used++;
         *entryp = e;

@@ -32,18 +32,20 @@ enum {
  * handed out again until its slot has cycled 255 times, so a stale name is
  * very likely to be invalid rather than denote someone else's right.
  */
+/* 32 bytes: a broker holds millions. */
 typedef struct SpaceEntry {
-        uint32_t name;          /* 0: slot free */
-        uint32_t bits;          /* ENTRY_* */
-        uint32_t urefs;         /* send or dead-name user references */
-        uint32_t next_free;     /* index of the next free slot */
-        uint8_t gen;
-        Port *port;             /* the port or set; one reference */
+        union {
+                Port *port;     /* in use: the port or set; one reference */
+                uint32_t next_free;     /* free: index of the next free slot */
+        };
         DeadNameReq *dnreq;     /* a dead-name request on this name, or NULL */
-        /* copy-in accounting, valid while scratch_epoch == space->epoch */
-        uint32_t scratch_epoch;
-        uint32_t scratch_moves;
-        uint32_t scratch_flags;
+        uint32_t name;          /* 0: slot free */
+        uint32_t scratch_epoch; /* copy-in accounting, valid while == space->epoch */
+        uint16_t urefs;         /* send or dead-name user references (<= SPACE_UREFS_MAX) */
+        uint16_t scratch_moves;
+        uint8_t bits;           /* ENTRY_* */
+        uint8_t gen;
+        uint8_t scratch_flags;
 } SpaceEntry;
 
 struct Space {

@@ -26,6 +26,7 @@
 #include <unistd.h>
 #include "broker.h"
 #include "ipc.h"
+#include "kmsg.h"
 #include "kobject.h"
 #include "peer.h"
 #include "port.h"
@@ -367,6 +368,7 @@ Broker *broker_free(Broker *b) {
         free(b->tx);
         free(b);
         port_pool_deinit();
+        kmsg_cache_deinit();
         return NULL;
 }
 

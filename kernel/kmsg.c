@@ -35,6 +35,73 @@
 #define SCRATCH_MOVED_RECEIVE 0x1u
 #define SCRATCH_MOVED_SEND_ONCE 0x2u
 
+/*
+ * Most messages are small: those whose whole allocation fits KMSG_SMALL come
+ * from a free list, so a steady stream of messages allocates nothing.  Under
+ * AddressSanitizer every message is its own allocation, so that a use after
+ * free is still caught.
+ */
+#define KMSG_SMALL 512u
+#define KMSG_CACHE_MAX 256u
+#if defined(__SANITIZE_ADDRESS__)
+#define KMSG_CACHE 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define KMSG_CACHE 0
+#endif
+#endif
+#ifndef KMSG_CACHE
+#define KMSG_CACHE 1
+#endif
+
+typedef union KmsgBlock {
+        union KmsgBlock *next;
+        uint8_t bytes[KMSG_SMALL];
+} KmsgBlock;
+
+static KmsgBlock *kmsg_cache;
+static uint32_t kmsg_cached;
+
+static Kmsg *kmsg_alloc(size_t bytes) {
+        if (KMSG_CACHE && bytes <= KMSG_SMALL) {
+                KmsgBlock *b = kmsg_cache;
+                if (b) {
+                        kmsg_cache = b->next;
+                        kmsg_cached--;
+                } else if (!(b = malloc(sizeof(*b)))) {
+                        return NULL;
+                }
+                memset(b, 0, bytes);
+                return (Kmsg *)b;
+        }
+        return calloc(1, bytes);
+}
+
+static void kmsg_release(Kmsg *k, size_t bytes) {
+        if (KMSG_CACHE && bytes <= KMSG_SMALL && kmsg_cached < KMSG_CACHE_MAX) {
+                KmsgBlock *b = (KmsgBlock *)k;
+                b->next = kmsg_cache;
+                kmsg_cache = b;
+                kmsg_cached++;
+                return;
+        }
+        free(k);
+}
+
+/* kmsg_cache_deinit() - free the cached blocks (at exit). */
+void kmsg_cache_deinit(void) {
+        while (kmsg_cache) {
+                KmsgBlock *b = kmsg_cache;
+                kmsg_cache = b->next;
+                free(b);
+        }
+        kmsg_cached = 0;
+}
+
+static size_t kmsg_bytes(uint32_t size, uint32_t n_rights, uint32_t n_fds) {
+        return sizeof(Kmsg) + (size_t)n_rights * sizeof(KmsgRight) + n_fds * sizeof(int) + size;
+}
+
 /**
  * kmsg_new() - allocate a message of @size bytes with room for @n_rights
  * and @n_fds descriptors (set to -1)
@@ -42,8 +109,8 @@
  * Return: 0 or -ENOMEM.
  */
 int kmsg_new(Kmsg **kmsgp, uint32_t size, uint32_t n_rights, uint32_t n_fds) {
-        size_t bytes = sizeof(Kmsg) + (size_t)n_rights * sizeof(KmsgRight) + n_fds * sizeof(int) + size;
-        Kmsg *k = calloc(1, bytes);
+        size_t bytes = kmsg_bytes(size, n_rights, n_fds);
+        Kmsg *k = kmsg_alloc(bytes);
         if (!k)
                 return -ENOMEM;
         list_init(&k->link);
@@ -132,7 +199,7 @@ Kmsg *kmsg_free(Kmsg *kmsg) {
         if (kmsg->fds_counted)
                 ipc_stats.fds_in_flight -= kmsg->n_fds;
         kmsg_uncharge(kmsg);
-        free(kmsg);
+        kmsg_release(kmsg, kmsg_bytes(kmsg->size + kmsg->attach_size, kmsg->n_rights, kmsg->n_fds));
         return NULL;
 }
 

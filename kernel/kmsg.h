@@ -63,6 +63,7 @@ struct Kmsg {
 
 int kmsg_new(Kmsg **kmsgp, uint32_t size, uint32_t n_rights, uint32_t n_fds);
 Kmsg *kmsg_free(Kmsg *kmsg);
+void kmsg_cache_deinit(void);
 int kmsg_check_fds(const uint8_t *msg, uint32_t size, const int *fds, uint32_t n_fds);
 int kmsg_copyin(Space *space, const uint8_t *msg, uint32_t size, uint32_t attach_size,
                 const WireMsgInfo *info, int *fds, uint32_t n_fds, Kmsg **kmsgp);

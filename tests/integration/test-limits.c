@@ -245,6 +245,48 @@ START_TEST(test_access_by_uid_and_group) {
 }
 END_TEST
 
+typedef struct {
+        uint32_t names[3];
+} Foreign;
+
+/* Try the parent's names (known only as numbers) in our own space. */
+static int use_foreign_names(void *arg) {
+        Foreign *f = arg;
+        for (int i = 0; i < 3; i++) {
+                port_type_t t = 0;
+                /* Whatever the number denotes here is ours, not the parent's. */
+                if (port_type(task_self(), f->names[i], &t) == KERN_SUCCESS && t == PORT_TYPE_RECEIVE)
+                        continue;
+                msg_return_t r = test_send_int(f->names[i], 7, 7, 0, 0, SEND_TIMEOUT, 0);
+                if (r == 0)
+                        return 10 + i;  /* reached something it was never given */
+                int32_t v;
+                if (test_recv_int(f->names[i], NULL, &v, NULL, RCV_TIMEOUT, 0) != RCV_INVALID_NAME)
+                        return 20 + i;
+        }
+        return 0;
+}
+
+START_TEST(test_foreign_names) {
+        start(NULL);
+        /* Allocate past the names a fresh task starts with, so ours cannot coincide. */
+        port_t filler[8];
+        for (int i = 0; i < 8; i++)
+                ck_assert_int_eq(port_allocate(task_self(), &filler[i]), 0);
+        Foreign f;
+        for (int i = 0; i < 3; i++)
+                ck_assert_int_eq(port_allocate(task_self(), &f.names[i]), 0);
+        pid_t pid = test_fork(use_foreign_names, &f);
+        ck_assert_int_eq(test_wait(pid), 0);
+        for (int i = 0; i < 3; i++) {
+                port_status_t st;
+                ck_assert_int_eq(port_status(task_self(), f.names[i], &st), 0);
+                ck_assert_uint_eq(st.msgcount, 0);      /* nothing arrived */
+        }
+        test_broker_terminate(&lb);
+}
+END_TEST
+
 int main(void) {
         Suite *s = suite_create("Limits");
         TCase *tc = tcase_create("limits");
@@ -255,6 +297,7 @@ int main(void) {
         ADD_TEST(tc, test_uid_tasks_and_names);
         ADD_TEST(tc, test_bad_limit_options);
         ADD_TEST(tc, test_access_by_uid_and_group);
+        ADD_TEST(tc, test_foreign_names);
         suite_add_tcase(s, tc);
         return run_suite(s);
 }

@@ -53,6 +53,7 @@ static struct {
         bool quick;
         bool json;
         int iters;
+        int runs;
         const char *broker;
         char dir[64];
         char sock[128];
@@ -72,6 +73,10 @@ typedef struct {
 
 static Result results[128];
 static int n_results;
+
+/* With --runs N, every run's results are kept here and the report takes medians. */
+static Result all_runs[16][128];
+static int all_n[16];
 
 static Result *result(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static Result *result(const char *fmt, ...) {
@@ -1088,12 +1093,30 @@ static void bench_textbook(void) {
 
 /* ---- report ---- */
 
+static const Result *find_in(const Result *set, int n, const char *name) {
+        for (int i = 0; i < n; i++)
+                if (strcmp(set[i].name, name) == 0)
+                        return &set[i];
+        return NULL;
+}
+
+/* @a / @b within each run (both figures from the same run), then the median across runs. */
 static double ratio(const char *a, const char *b, bool value) {
-        const Result *x = find(a), *y = find(b);
-        if (!x || !y)
+        double r[16];
+        int n = 0;
+        for (int run = 0; run < opt.runs; run++) {
+                const Result *x = find_in(all_runs[run], all_n[run], a), *y = find_in(all_runs[run], all_n[run], b);
+                if (!x || !y)
+                        return -1;
+                double p = value ? x->value : x->median_us, q = value ? y->value : y->median_us;
+                if (q <= 0)
+                        return -1;
+                r[n++] = p / q;
+        }
+        if (!n)
                 return -1;
-        double p = value ? x->value : x->median_us, q = value ? y->value : y->median_us;
-        return q > 0 ? p / q : -1;
+        qsort(r, (size_t)n, sizeof(double), cmp_double);
+        return r[n / 2];
 }
 
 typedef struct {
@@ -1167,10 +1190,11 @@ static void report(void) {
 }
 
 static void usage(void) {
-        printf("Usage: machipc-bench [--quick] [--json] [--iterations N] [--broker PATH] [--only LIST]\n"
+        printf("Usage: machipc-bench [--quick] [--json] [--runs N] [--iterations N] [--broker PATH] [--only LIST]\n"
                "Measures the broker beside the floors and the classic IPC mechanisms, in one run.\n\n"
                "  --quick         fewer iterations and smaller sizes (under a minute)\n"
                "  --json          machine-readable output\n"
+               "  --runs N        repeat everything N times (max 16) and report each figure's median\n"
                "  --iterations N  round trips per latency measurement (default 5000, quick 1500)\n"
                "  --broker PATH   the machipcd to start (default: the one built beside this program)\n"
                "  --only LIST     comma-separated sections: rpc,floors,dbus,oneway,ool,scale,textbook\n");
@@ -1190,6 +1214,7 @@ int main(int argc, char **argv) {
                 { "iterations", required_argument, NULL, 'i' },
                 { "broker", required_argument, NULL, 'b' },
                 { "only", required_argument, NULL, 'o' },
+                { "runs", required_argument, NULL, 'r' },
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
@@ -1215,6 +1240,9 @@ int main(int argc, char **argv) {
                 case 'o':
                         only = optarg;
                         break;
+                case 'r':
+                        opt.runs = atoi(optarg);
+                        break;
                 case 'h':
                         usage();
                         return 0;
@@ -1225,12 +1253,18 @@ int main(int argc, char **argv) {
         }
         if (opt.iters <= 0)
                 opt.iters = opt.quick ? 1500 : 5000;
+        if (opt.runs <= 0)
+                opt.runs = 1;
+        if (opt.runs > 16)
+                opt.runs = 16;
         signal(SIGPIPE, SIG_IGN);
         double t0 = now_s();
+        for (int run = 0; run < opt.runs; run++) {
+        n_results = 0;
         start_broker();
         if (!opt.json)
-                fprintf(stderr, "machipc-bench: %s mode, %d iterations per latency\n", opt.quick ? "quick" : "full",
-                        opt.iters);
+                fprintf(stderr, "machipc-bench: %s mode, %d iterations per latency, run %d of %d\n",
+                        opt.quick ? "quick" : "full", opt.iters, run + 1, opt.runs);
         if (want(only, "rpc"))
                 bench_rpc();
         if (want(only, "floors")) {
@@ -1258,7 +1292,27 @@ int main(int argc, char **argv) {
         if (want(only, "textbook"))
                 bench_textbook();
         stop_broker();
+        memcpy(all_runs[run], results, sizeof(results));
+        all_n[run] = n_results;
+        }
+        /* The median of each figure across runs. */
+        for (int i = 0; i < n_results; i++) {
+                double med[16], p99[16], val[16];
+                for (int run = 0; run < opt.runs; run++) {
+                        med[run] = all_runs[run][i].median_us;
+                        p99[run] = all_runs[run][i].p99_us;
+                        val[run] = all_runs[run][i].value;
+                }
+                qsort(med, (size_t)opt.runs, sizeof(double), cmp_double);
+                qsort(p99, (size_t)opt.runs, sizeof(double), cmp_double);
+                qsort(val, (size_t)opt.runs, sizeof(double), cmp_double);
+                results[i].median_us = med[opt.runs / 2];
+                results[i].p99_us = p99[opt.runs / 2];
+                results[i].value = val[opt.runs / 2];
+        }
         report();
+        if (!opt.json && opt.runs > 1)
+                printf("(each figure: the median of %d runs)\n", opt.runs);
         if (!opt.json)
                 printf("\n(%.1f s in all)\n", now_s() - t0);
         return 0;

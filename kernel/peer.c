@@ -160,10 +160,8 @@ static void peer_on_write(evutil_socket_t fd, short what, void *userdata) {
         broker_settle(peer->broker);
 }
 
-static uint8_t *frame_begin(Peer *peer, uint16_t op, uint32_t serial) {
-        (void)peer;
-        (void)op;
-        (void)serial;
+/* Where a reply's body goes: the broker's one outgoing frame, after its header. */
+static uint8_t *frame_body(Peer *peer) {
         return peer->broker->tx + WIRE_HDR_SIZE;
 }
 
@@ -189,7 +187,7 @@ static void req_put(PeerReq *r) {
 /* Answer a message request with a status and no message. */
 static void reply_status(PeerReq *r, int status) {
         Peer *peer = r->peer;
-        uint8_t *b = frame_begin(peer, WIRE_OP_MSG | WIRE_OP_REPLY, r->serial);
+        uint8_t *b = frame_body(peer);
         WireMsgReply m = { .status = (uint32_t)status };
         wire_msg_reply_encode(b, &m);
         frame_end(peer, WIRE_OP_MSG | WIRE_OP_REPLY, r->serial, WIRE_MSG_REPLY_SIZE);
@@ -199,7 +197,7 @@ static void reply_status(PeerReq *r, int status) {
 /* Give the sender its message back (pseudo-receive) with @status. */
 static void reply_returned(PeerReq *r, int status, Kmsg *k) {
         Peer *peer = r->peer;
-        uint8_t *b = frame_begin(peer, WIRE_OP_MSG | WIRE_OP_REPLY, r->serial);
+        uint8_t *b = frame_body(peer);
         WireMsgReply m = { .status = (uint32_t)status, .flags = WIRE_REPLY_RETURNED };
         wire_msg_reply_encode(b, &m);
         kmsg_copyout_returned(peer->space, k, b + WIRE_MSG_REPLY_SIZE);
@@ -212,7 +210,7 @@ static void reply_returned(PeerReq *r, int status, Kmsg *k) {
 /* Answer a receive: the message, or the header of one too large, or a status. */
 static void reply_received(PeerReq *r, int status, Kmsg *k, uint32_t needed) {
         Peer *peer = r->peer;
-        uint8_t *b = frame_begin(peer, WIRE_OP_MSG | WIRE_OP_REPLY, r->serial);
+        uint8_t *b = frame_body(peer);
         WireMsgReply m = { .status = (uint32_t)status };
         size_t len = WIRE_MSG_REPLY_SIZE;
         int fds[WIRE_FDS_MAX];
@@ -384,7 +382,7 @@ static void peer_msg(Peer *peer, uint32_t serial, const uint8_t *body, size_t le
         if (!r) {
                 connection_close_fds(fds, n_fds);
                 /* Answer without a PeerReq: too many calls in progress. */
-                uint8_t *b = frame_begin(peer, WIRE_OP_MSG | WIRE_OP_REPLY, serial);
+                uint8_t *b = frame_body(peer);
                 WireMsgReply m = { .status = KERN_RESOURCE_SHORTAGE };
                 wire_msg_reply_encode(b, &m);
                 frame_end(peer, WIRE_OP_MSG | WIRE_OP_REPLY, serial, WIRE_MSG_REPLY_SIZE);
@@ -477,7 +475,7 @@ static void peer_reply_port(Peer *peer, uint32_t serial) {
                         p->receiver_name = name = e->name;
                 }
         }
-        uint8_t *b = frame_begin(peer, WIRE_OP_REPLY_PORT | WIRE_OP_REPLY, serial);
+        uint8_t *b = frame_body(peer);
         wire_put_le32(b, status);
         wire_put_le32(b + 4, name);
         frame_end(peer, WIRE_OP_REPLY_PORT | WIRE_OP_REPLY, serial, WIRE_REPLY_PORT_REPLY_SIZE);
@@ -514,7 +512,7 @@ static int peer_hello(Peer *peer, uint32_t serial, const uint8_t *body, size_t l
                 if (!account_charge(NULL, peer->space->acct_uid, ACCT_TASKS, 1)) {
                         /* Too many tasks of this uid: say so, then hang up. */
                         rep.status = KERN_RESOURCE_SHORTAGE;
-                        uint8_t *b = frame_begin(peer, WIRE_OP_HELLO | WIRE_OP_REPLY, serial);
+                        uint8_t *b = frame_body(peer);
                         wire_hello_reply_encode(b, &rep);
                         frame_end(peer, WIRE_OP_HELLO | WIRE_OP_REPLY, serial, WIRE_HELLO_REPLY_SIZE);
                         peer_kill(peer, "too many tasks for its uid");
@@ -547,7 +545,7 @@ static int peer_hello(Peer *peer, uint32_t serial, const uint8_t *body, size_t l
                 rep.max_msg_size = MSG_SIZE_MAX;
                 peer->ready = true;
         }
-        uint8_t *b = frame_begin(peer, WIRE_OP_HELLO | WIRE_OP_REPLY, serial);
+        uint8_t *b = frame_body(peer);
         wire_hello_reply_encode(b, &rep);
         frame_end(peer, WIRE_OP_HELLO | WIRE_OP_REPLY, serial, WIRE_HELLO_REPLY_SIZE);
         if (!peer->ready)

@@ -187,21 +187,29 @@ void wire_item_iter_init(WireItemIter *it, const uint8_t *msg, uint32_t size) {
 }
 
 /**
- * wire_item_next() - the next item of a message already passed by wire_msg_check()
+ * wire_item_next() - the next item of a message
  *
+ * Safe on any bytes: an item whose descriptor or payload would run past the
+ * message (its size computed in 64 bits, so no element count can wrap it)
+ * ends the walk.  Messages wire_msg_check() accepted never hit that.
  * Return: true with @item filled, false at the end.
  */
 bool wire_item_next(WireItemIter *it, WireItem *item) {
-        if (it->offset + sizeof(msg_type_t) > it->size)
+        if (it->offset > it->size || it->size - it->offset < sizeof(msg_type_t))
                 return false;
         msg_type_t t;
         memcpy(&t, it->msg + it->offset, sizeof(t));
+        uint64_t bytes = (uint64_t)wire_type_size(t.msg_type_name) * t.msg_type_number;
+        uint32_t payload = it->offset + (uint32_t)sizeof(msg_type_t);
+        if (bytes > it->size - payload)
+                return false;
         item->name = t.msg_type_name;
         item->flags = t.msg_type_flags;
         item->number = t.msg_type_number;
-        item->offset = it->offset + (uint32_t)sizeof(msg_type_t);
-        item->bytes = wire_type_size(t.msg_type_name) * t.msg_type_number;
-        it->offset = item->offset + ((item->bytes + 7u) & ~7u);
+        item->offset = payload;
+        item->bytes = (uint32_t)bytes;
+        uint64_t next = payload + ((bytes + 7u) & ~7ull);
+        it->offset = next > it->size ? it->size : (uint32_t)next;
         return true;
 }
 

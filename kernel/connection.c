@@ -58,31 +58,6 @@ void connection_deinit(Connection *c) {
         c->fd = -1;
 }
 
-/* Take the descriptors of a received frame; false if there are more than @max. */
-static bool take_fds(struct msghdr *mh, int *fds, uint32_t max, uint32_t *np) {
-        bool ok = true;
-        *np = 0;
-        for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
-                if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS) {
-                        ok = false;
-                        continue;
-                }
-                size_t n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-                int *in = (int *)CMSG_DATA(cm);
-                for (size_t i = 0; i < n; i++) {
-                        int fd;
-                        memcpy(&fd, &in[i], sizeof(fd));
-                        if (*np < max)
-                                fds[(*np)++] = fd;
-                        else {
-                                close(fd);
-                                ok = false;
-                        }
-                }
-        }
-        return ok;
-}
-
 /**
  * connection_read() - read one frame and the descriptors it carries
  * @buf, @size: where; a frame that does not fit is a protocol error
@@ -118,7 +93,7 @@ int connection_read(Connection *c, uint8_t *buf, size_t size, size_t *lenp, int 
                 return -errno;
         }
         *n_fdsp = 0;
-        if (mh.msg_controllen > 0 && !take_fds(&mh, fds, max_fds, n_fdsp)) {
+        if (mh.msg_controllen > 0 && !wire_cmsg_take_fds(&mh, fds, max_fds, n_fdsp)) {
                 connection_close_fds(fds, *n_fdsp);
                 *n_fdsp = 0;
                 return CONNECTION_E_PROTOCOL;
@@ -159,16 +134,7 @@ static int send_frame(Connection *c, const uint8_t *frame, size_t len, const int
         } ctl;
         struct iovec iov = { (void *)frame, len };
         struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-        if (n_fds) {
-                memset(&ctl, 0, sizeof(ctl));
-                mh.msg_control = ctl.buf;
-                mh.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
-                struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-                cm->cmsg_level = SOL_SOCKET;
-                cm->cmsg_type = SCM_RIGHTS;
-                cm->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
-                memcpy(CMSG_DATA(cm), fds, sizeof(int) * n_fds);
-        }
+        wire_cmsg_put_fds(&mh, ctl.buf, sizeof(ctl.buf), fds, n_fds);
         ssize_t n;
         do
                 n = sendmsg(c->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);

@@ -401,6 +401,17 @@ void ipc_port_destroy(Port *port) {
 }
 
 /**
+ * ipc_kobject_port_destroy() - the object behind a kernel port is gone: the
+ * port dies (rights to it become dead names) and its reference is dropped
+ */
+void ipc_kobject_port_destroy(Port *port) {
+        port->kobject = NULL;
+        port->kobject_type = KOBJECT_NONE;
+        ipc_port_destroy(port);
+        port_unref(port);
+}
+
+/**
  * right_release() - a message or the broker lets go of a right
  * @port: the port (NULL for RIGHT_NONE and RIGHT_DEAD)
  * @kind: RIGHT_*

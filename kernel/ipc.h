@@ -62,6 +62,7 @@ void ipc_waiter_cancel(Waiter *w, int status);
 void ipc_waiter_abort(Waiter *w);
 Waiter *ipc_done_pop(void);
 void ipc_port_destroy(Port *port);
+void ipc_kobject_port_destroy(Port *port);
 void ipc_port_wake_receivers(Port *port, int status);
 void ipc_admit_senders(Port *port);
 void ipc_serve_receivers(Port *port);

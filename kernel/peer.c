@@ -91,10 +91,8 @@ void peer_free(Peer *peer) {
         while ((l = list_first(&peer->semaphores)))
                 semaphore_destroy(list_entry(l, Semaphore, owner_link));
         if (peer->kernel_port) {
-                peer->kernel_port->kobject = NULL;
-                peer->kernel_port->kobject_type = KOBJECT_NONE;
-                ipc_port_destroy(peer->kernel_port);
-                peer->kernel_port = port_unref(peer->kernel_port);
+                ipc_kobject_port_destroy(peer->kernel_port);
+                peer->kernel_port = NULL;
         }
         if (peer->space) {
                 ipc_space_terminate(peer->space);
@@ -519,10 +517,8 @@ static int peer_hello(Peer *peer, uint32_t serial, const uint8_t *body, size_t l
                         return 0;
                 }
                 peer->charged_task = true;
-                if (port_new(&kp, false) < 0)
+                if (port_new_kobject(&kp, KOBJECT_TASK, peer) < 0)
                         return -ENOMEM;
-                kp->kobject = peer;
-                kp->kobject_type = KOBJECT_TASK;
                 peer->kernel_port = kp;
                 if (port_new(&np, false) < 0)
                         return -ENOMEM;

@@ -88,6 +88,21 @@ void port_pool_deinit(void) {
         port_free_slots = NULL;
 }
 
+/**
+ * port_new_kobject() - a kernel port: served by the broker, standing for @object
+ * @type: KOBJECT_*
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int port_new_kobject(Port **portp, uint8_t type, void *object) {
+        int r = port_new(portp, false);
+        if (r < 0)
+                return r;
+        (*portp)->kobject = object;
+        (*portp)->kobject_type = type;
+        return 0;
+}
+
 /* port_requests() - the port's notification requests, made on first use; NULL if out of memory. */
 PortRequests *port_requests(Port *port) {
         if (!port->requests) {

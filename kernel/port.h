@@ -83,6 +83,7 @@ struct Port {
 };
 
 int port_new(Port **portp, bool is_set);
+int port_new_kobject(Port **portp, uint8_t type, void *object);
 PortRequests *port_requests(Port *port);
 void port_pool_deinit(void);
 Port *port_ref(Port *port);

@@ -97,12 +97,10 @@ int semaphore_new(Semaphore **semp, void *owner, ListLink *owned, int32_t value)
         Semaphore *s = calloc(1, sizeof(*s));
         if (!s)
                 return -ENOMEM;
-        if (port_new(&s->port, false) < 0) {
+        if (port_new_kobject(&s->port, KOBJECT_SEMAPHORE, s) < 0) {
                 free(s);
                 return -ENOMEM;
         }
-        s->port->kobject = s;
-        s->port->kobject_type = KOBJECT_SEMAPHORE;
         s->count = value;
         s->owner = owner;
         list_init(&s->waiters);
@@ -119,10 +117,7 @@ void semaphore_destroy(Semaphore *s) {
         while (wake_one(s, KERN_TERMINATED))
                 ;
         list_del(&s->owner_link);
-        s->port->kobject = NULL;
-        s->port->kobject_type = KOBJECT_NONE;
-        ipc_port_destroy(s->port);
-        port_unref(s->port);
+        ipc_kobject_port_destroy(s->port);
         free(s);
 }
 

@@ -42,12 +42,10 @@ int shm_new(Shm **shmp, int fd, uint64_t size) {
         Shm *s = calloc(1, sizeof(*s));
         if (!s)
                 return -ENOMEM;
-        if (port_new(&s->port, false) < 0) {
+        if (port_new_kobject(&s->port, KOBJECT_SHM, s) < 0) {
                 free(s);
                 return -ENOMEM;
         }
-        s->port->kobject = s;
-        s->port->kobject_type = KOBJECT_SHM;
         s->fd = fd;
         s->size = size;
         *shmp = s;
@@ -56,10 +54,7 @@ int shm_new(Shm **shmp, int fd, uint64_t size) {
 
 /* shm_destroy() - the last send right went: the port dies, the memfd closes. */
 void shm_destroy(Shm *s) {
-        s->port->kobject = NULL;
-        s->port->kobject_type = KOBJECT_NONE;
-        ipc_port_destroy(s->port);
-        port_unref(s->port);
+        ipc_kobject_port_destroy(s->port);
         close(s->fd);
         free(s);
 }

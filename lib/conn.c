@@ -81,16 +81,7 @@ static ssize_t send_all(int fd, const struct iovec *iov, int n, const int *fds, 
                 char buf[CMSG_SPACE(sizeof(int) * WIRE_FDS_MAX)];
         } ctl;
         struct msghdr mh = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)n };
-        if (n_fds) {
-                memset(&ctl, 0, sizeof(ctl));
-                mh.msg_control = ctl.buf;
-                mh.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
-                struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-                cm->cmsg_level = SOL_SOCKET;
-                cm->cmsg_type = SCM_RIGHTS;
-                cm->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
-                memcpy(CMSG_DATA(cm), fds, sizeof(int) * n_fds);
-        }
+        wire_cmsg_put_fds(&mh, ctl.buf, sizeof(ctl.buf), fds, n_fds);
         ssize_t r;
         do
                 r = sendmsg(fd, &mh, MSG_NOSIGNAL);
@@ -152,19 +143,7 @@ static ssize_t recv_frame_flags(int fd, uint8_t *buf, size_t size, int *fds, uin
         *n_fds = 0;
         if (r < 0)
                 return r;
-        for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
-                if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
-                        continue;
-                size_t n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-                for (size_t i = 0; i < n; i++) {
-                        int f;
-                        memcpy(&f, CMSG_DATA(cm) + i * sizeof(int), sizeof(f));
-                        if (*n_fds < WIRE_FDS_MAX)
-                                fds[(*n_fds)++] = f;
-                        else
-                                close(f);
-                }
-        }
+        wire_cmsg_take_fds(&mh, fds, WIRE_FDS_MAX, n_fds);
         return r;
 }
 

@@ -144,6 +144,9 @@ int wire_msg_reply_decode(const uint8_t *buf, size_t len, WireMsgReply *m);
 void wire_msg_reply_encode(uint8_t *buf, const WireMsgReply *m);
 
 int wire_socket_path(const char *override, char *buf, size_t size);
+struct msghdr;
+void wire_cmsg_put_fds(struct msghdr *mh, void *ctl, size_t ctl_size, const int *fds, uint32_t n);
+bool wire_cmsg_take_fds(struct msghdr *mh, int *fds, uint32_t max, uint32_t *np);
 int wire_msg_check(const uint8_t *msg, size_t len, size_t attach_len, WireMsgInfo *info);
 bool wire_disposition_is_send(uint32_t disp);
 bool wire_disposition_is_valid(uint32_t disp);

@@ -328,12 +328,16 @@ static void bench_rpc(void) {
 
 /* ---- 2. floors ---- */
 
-static void pingpong(int fd, size_t bytes, int iters, Result *r) {
+/*
+ * Ping-pong @bytes through @wfd and back on @rfd (the same descriptor for a
+ * socket); every floor and textbook mechanism below is timed by this loop.
+ */
+static void pingpong(int wfd, int rfd, size_t bytes, int iters, Result *r) {
         char buf[8192] = { 0 };
         double *s = malloc(sizeof(double) * (size_t)iters);
         for (int i = -iters / 10; i < iters; i++) {
                 double t0 = now_s();
-                if (write(fd, buf, bytes) != (ssize_t)bytes || read(fd, buf, sizeof(buf)) <= 0)
+                if (write(wfd, buf, bytes) != (ssize_t)bytes || read(rfd, buf, bytes) != (ssize_t)bytes)
                         die("ping-pong: %s", strerror(errno));
                 if (i >= 0)
                         s[i] = now_s() - t0;
@@ -342,11 +346,12 @@ static void pingpong(int fd, size_t bytes, int iters, Result *r) {
         free(s);
 }
 
-static void echo_loop(int fd) {
+/* The other end: send back whatever arrives on @rfd through @wfd. */
+static void echo_loop(int rfd, int wfd) {
         char buf[8192];
         ssize_t n;
-        while ((n = read(fd, buf, sizeof(buf))) > 0)
-                if (write(fd, buf, (size_t)n) != n)
+        while ((n = read(rfd, buf, sizeof(buf))) > 0)
+                if (write(wfd, buf, (size_t)n) != n)
                         break;
         _exit(0);
 }
@@ -360,10 +365,10 @@ static void bench_socketpair(void) {
                 pid_t pid = fork();
                 if (pid == 0) {
                         close(sv[0]);
-                        echo_loop(sv[1]);
+                        echo_loop(sv[1], sv[1]);
                 }
                 close(sv[1]);
-                pingpong(sv[0], sizes[k], opt.iters, result(k ? "socketpair_4KiB" : "socketpair_64B"));
+                pingpong(sv[0], sv[0], sizes[k], opt.iters, result(k ? "socketpair_4KiB" : "socketpair_64B"));
                 close(sv[0]);
                 reap(pid);
         }
@@ -410,12 +415,12 @@ static void bench_relay(void) {
                         close(cr[0]);
                         close(cr[1]);
                         close(rs[0]);
-                        echo_loop(rs[1]);
+                        echo_loop(rs[1], rs[1]);
                 }
                 close(cr[1]);
                 close(rs[0]);
                 close(rs[1]);
-                pingpong(cr[0], sizes[k], opt.iters, result(k ? "relay_4KiB" : "relay_64B"));
+                pingpong(cr[0], cr[0], sizes[k], opt.iters, result(k ? "relay_4KiB" : "relay_64B"));
                 close(cr[0]);
                 reap(relay);
                 reap(server);
@@ -955,28 +960,6 @@ static void bench_scale(void) {
 
 /* ---- 6. the textbook mechanisms ---- */
 
-static void pingpong_pair(int wfd, int rfd, int iters, Result *r) {
-        char buf[64] = { 0 };
-        double *s = malloc(sizeof(double) * (size_t)iters);
-        for (int i = -iters / 10; i < iters; i++) {
-                double t0 = now_s();
-                if (write(wfd, buf, sizeof(buf)) != sizeof(buf) || read(rfd, buf, sizeof(buf)) != sizeof(buf))
-                        die("ping-pong");
-                if (i >= 0)
-                        s[i] = now_s() - t0;
-        }
-        summarize(r, s, iters);
-        free(s);
-}
-
-static void echo_pair(int rfd, int wfd) {
-        char buf[64];
-        while (read(rfd, buf, sizeof(buf)) == sizeof(buf))
-                if (write(wfd, buf, sizeof(buf)) != sizeof(buf))
-                        break;
-        _exit(0);
-}
-
 static void bench_textbook(void) {
         progress("pipe, FIFO, POSIX mq, Unix socket, shared memory");
         int iters = opt.iters;
@@ -988,11 +971,11 @@ static void bench_textbook(void) {
         if (pid == 0) {
                 close(p1[1]);
                 close(p2[0]);
-                echo_pair(p1[0], p2[1]);
+                echo_loop(p1[0], p2[1]);
         }
         close(p1[0]);
         close(p2[1]);
-        pingpong_pair(p1[1], p2[0], iters, result("pipe_64B"));
+        pingpong(p1[1], p2[0], 64, iters, result("pipe_64B"));
         close(p1[1]);
         close(p2[0]);
         reap(pid);
@@ -1005,10 +988,10 @@ static void bench_textbook(void) {
         pid = fork();
         if (pid == 0) {
                 int r = open(f1, O_RDONLY), w = open(f2, O_WRONLY);
-                echo_pair(r, w);
+                echo_loop(r, w);
         }
         int w = open(f1, O_WRONLY), rd = open(f2, O_RDONLY);
-        pingpong_pair(w, rd, iters, result("fifo_64B"));
+        pingpong(w, rd, 64, iters, result("fifo_64B"));
         close(w);
         close(rd);
         reap(pid);
@@ -1056,10 +1039,10 @@ static void bench_textbook(void) {
         pid = fork();
         if (pid == 0) {
                 close(sv[0]);
-                echo_pair(sv[1], sv[1]);
+                echo_loop(sv[1], sv[1]);
         }
         close(sv[1]);
-        pingpong_pair(sv[0], sv[0], iters, result("unix_socket_64B"));
+        pingpong(sv[0], sv[0], 64, iters, result("unix_socket_64B"));
         close(sv[0]);
         reap(pid);
         /* Shared memory with two process-shared semaphores. */

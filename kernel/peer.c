@@ -354,12 +354,21 @@ static int send_precheck(Peer *peer, const uint8_t *msg, uint32_t option, uint32
         return SEND_TIMED_OUT;
 }
 
-/* Descriptors in flight in the whole broker at most (the rest of its descriptor budget is for sockets). */
+/*
+ * Descriptors in flight in the whole broker at most (the rest of its
+ * descriptor budget is for sockets).  The limit is raised once at start-up
+ * and never changes after, so it is read once rather than per message.
+ */
 static uint64_t peer_fds_budget(void) {
-        struct rlimit rl;
-        if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
-                return 1u << 20;
-        return rl.rlim_cur > 4096 ? rl.rlim_cur / 2 : rl.rlim_cur / 4;
+        static uint64_t budget;
+        if (!budget) {
+                struct rlimit rl;
+                if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+                        budget = 1u << 20;
+                else
+                        budget = rl.rlim_cur > 4096 ? rl.rlim_cur / 2 : rl.rlim_cur / 4;
+        }
+        return budget;
 }
 
 /* @fds, @n_fds: the frame's descriptors; taken (consumed or closed). */

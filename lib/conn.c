@@ -368,9 +368,6 @@ int conn_call(Call *call, uint16_t op, const struct iovec *iov, int n_iov, const
         struct iovec v[4];
         uint8_t hdr[WIRE_HDR_SIZE];
         size_t len = WIRE_HDR_SIZE;
-        int r = conn_ensure();
-        if (r < 0)
-                return r;
         if (n_iov > 3)
                 return -EINVAL;
         for (int i = 0; i < n_iov; i++) {
@@ -380,10 +377,13 @@ int conn_call(Call *call, uint16_t op, const struct iovec *iov, int n_iov, const
         if (len > WIRE_FRAME_MAX)
                 return -EMSGSIZE;
 
+        /* Connect on first use under the same lock that registers the call. */
+        pthread_once(&conn_once, conn_setup_once);
         pthread_mutex_lock(&conn.lock);
-        if (conn.fd < 0 || conn.broken) {
+        int r = conn.fd < 0 ? conn_connect_locked(NULL) : conn.broken ? -ECONNRESET : 0;
+        if (r < 0) {
                 pthread_mutex_unlock(&conn.lock);
-                return -ECONNRESET;
+                return r;
         }
         int fd = conn.fd;
         call->serial = conn.next_serial++;

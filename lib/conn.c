@@ -252,10 +252,11 @@ void machipc_disconnect(void) {
 }
 
 int machipc_default_socket(char *buf, size_t size) {
-        const char *xdg = getenv("XDG_RUNTIME_DIR");
-        int n = xdg && *xdg ? snprintf(buf, size, "%s/machipc/socket", xdg)
-                        : snprintf(buf, size, "/tmp/machipc-%u/socket", (unsigned)getuid());
-        return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+        return wire_default_socket_path(buf, size);
+}
+
+int machipc_socket_path(char *buf, size_t size) {
+        return wire_socket_path(NULL, buf, size);
 }
 
 /* conn_ensure() - connect if not yet connected.  Return: 0 or a negative errno. */

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 #include <machipc/machipc.h>
+#include "tool.h"
 #include "echo-proto.h"
 
 static uint64_t now_ms(void) {
@@ -164,6 +165,8 @@ int main(int argc, char **argv) {
                 }
         }
 
+        if (tool_connect("machipc-echo") < 0)
+                return 1;
         port_t server;
         kern_return_t kr = find_service(name, wait_ms, &server);
         if (kr != NETNAME_SUCCESS) {

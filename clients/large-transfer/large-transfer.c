@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <machipc/machipc.h>
+#include "tool.h"
 
 #define CHUNK (MSG_SIZE_MAX - 64)
 
@@ -133,6 +134,8 @@ int main(int argc, char **argv) {
         size_t size = mib << 20;
         if (size == 0)
                 return 2;
+        if (tool_connect("machipc-large-transfer") < 0)
+                return 1;
         /* Set up in the parent, then fork: the child is a new task, given rights by message. */
         port_t boot, in, reply;
         if (port_allocate(task_self(), &boot) || port_allocate(task_self(), &reply) ||

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <machipc/machipc.h>
+#include "tool.h"
 
 #define FIELDS_MAX 32
 
@@ -250,6 +251,8 @@ int main(int argc, char **argv) {
                 usage();
                 return 2;
         }
+        if (tool_connect("machipcctl") < 0)
+                return 1;
         char *text = NULL;
         int r = machipc_broker_info(&text, NULL);
         if (r != 0) {

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 #include <machipc/machipc.h>
+#include "tool.h"
 
 #define BOX_NAME "one-receiver-box"
 
@@ -94,5 +95,7 @@ int main(int argc, char **argv) {
                        "Shows that only the holder of a mailbox's receive right can receive from it.\n");
                 return argc == 2 && !strcmp(argv[1], "--help") ? 0 : 2;
         }
+        if (tool_connect("machipc-one-receiver") < 0)
+                return 1;
         return strcmp(argv[1], "owner") == 0 ? owner() : intruder();
 }

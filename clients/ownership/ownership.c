@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <machipc/machipc.h>
+#include "tool.h"
 
 #define TAKER_NAME "ownership-taker"
 #define ID_TEXT 600
@@ -169,6 +170,8 @@ int main(int argc, char **argv) {
         }
         if (optind + 1 != argc)
                 return 2;
+        if (tool_connect("machipc-ownership") < 0)
+                return 1;
         if (strcmp(argv[optind], "taker") == 0)
                 return taker();
         if (strcmp(argv[optind], "owner") == 0)

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 #include <machipc/machipc.h>
+#include "tool.h"
 
 #define NAME_RING "prodcons-ring"
 #define NAME_EMPTY "prodcons-empty"
@@ -158,6 +159,8 @@ int main(int argc, char **argv) {
         }
         if (optind + 1 != argc || slots == 0 || slots > 1u << 20)
                 return 2;
+        if (tool_connect("machipc-prodcons") < 0)
+                return 1;
         if (strcmp(argv[optind], "producer") == 0)
                 return producer(items, slots);
         if (strcmp(argv[optind], "consumer") == 0)

@@ -143,6 +143,7 @@ void wire_msg_req_encode(uint8_t *buf, const WireMsgReq *m);
 int wire_msg_reply_decode(const uint8_t *buf, size_t len, WireMsgReply *m);
 void wire_msg_reply_encode(uint8_t *buf, const WireMsgReply *m);
 
+int wire_default_socket_path(char *buf, size_t size);
 int wire_socket_path(const char *override, char *buf, size_t size);
 struct msghdr;
 void wire_cmsg_put_fds(struct msghdr *mh, void *ctl, size_t ctl_size, const int *fds, uint32_t n);

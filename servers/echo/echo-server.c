@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <machipc/machipc.h>
+#include "tool.h"
 #include "echo-proto.h"
 
 static volatile sig_atomic_t stop;
@@ -120,6 +121,8 @@ int main(int argc, char **argv) {
         sigaction(SIGTERM, &sa, NULL);
         sigaction(SIGINT, &sa, NULL);
 
+        if (tool_connect("echo-server") < 0)
+                return 1;
         port_t service;
         kern_return_t kr = port_allocate(task_self(), &service);
         if (kr != KERN_SUCCESS) {

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <machipc/machipc.h>
+#include "tool.h"
 
 #define NAMES_MAX 4096
 
@@ -225,6 +226,8 @@ int main(int argc, char **argv) {
         sigaction(SIGTERM, &sa, NULL);
         sigaction(SIGINT, &sa, NULL);
 
+        if (tool_connect("nameserver") < 0)
+                return 1;
         entries = calloc(NAMES_MAX, sizeof(*entries));
         if (!entries)
                 return 1;

@@ -67,6 +67,19 @@ START_TEST(test_socket_permissions) {
         ck_assert_uint_eq(st.st_mode & 0777, 0700);
         ck_assert_int_eq(stat(sock, &st), 0);
         ck_assert_uint_eq(st.st_mode & 0777, 0600);
+        /* The library names the same path, and $MACHIPC_SOCKET overrides only the path in effect. */
+        char lib[160];
+        ck_assert_int_eq(machipc_default_socket(lib, sizeof(lib)), 0);
+        ck_assert_str_eq(lib, sock);
+        ck_assert_int_eq(machipc_socket_path(lib, sizeof(lib)), 0);
+        ck_assert_str_eq(lib, sock);
+        setenv(MACHIPC_SOCKET_ENV, "/elsewhere/sock", 1);
+        ck_assert_int_eq(machipc_socket_path(lib, sizeof(lib)), 0);
+        ck_assert_str_eq(lib, "/elsewhere/sock");
+        ck_assert_int_eq(machipc_default_socket(lib, sizeof(lib)), 0);
+        ck_assert_str_eq(lib, sock);
+        ck_assert_int_eq(machipc_socket_path(lib, 8), -ENAMETOOLONG);
+        unsetenv(MACHIPC_SOCKET_ENV);
         ck_assert_int_eq(test_stop(pid), 0);
         ck_assert_int_ne(access(sock, F_OK), 0);
         rmdir(sub);

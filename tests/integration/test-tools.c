@@ -96,6 +96,33 @@ START_TEST(test_machipcctl_no_broker) {
 }
 END_TEST
 
+/* Every program, started with no broker at its socket, says so and where it looked. */
+START_TEST(test_programs_no_broker) {
+        static const struct {
+                const char *env, *args, *prefix;
+        } progs[] = {
+                { "MACHIPC_TEST_ECHO_CLIENT", "echo hi", "machipc-echo" },
+                { "MACHIPC_TEST_ECHO_SERVER", "", "echo-server" },
+                { "MACHIPC_TEST_NAMESERVER", "", "nameserver" },
+                { "MACHIPC_TEST_MACHIPCCTL", "", "machipcctl" },
+                { "MACHIPC_TEST_OWNERSHIP", "owner", "machipc-ownership" },
+                { "MACHIPC_TEST_ONE_RECEIVER", "owner", "machipc-one-receiver" },
+                { "MACHIPC_TEST_LARGE_TRANSFER", "-s 1", "machipc-large-transfer" },
+                { "MACHIPC_TEST_PRODCONS", "producer", "machipc-prodcons" },
+        };
+        for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+                char out[4096], cmd[512], want[128];
+                snprintf(cmd, sizeof(cmd), "MACHIPC_SOCKET=/nonexistent/sock %s %s 2>&1",
+                         getenv(progs[i].env), progs[i].args);
+                ck_assert_int_eq(test_run_capture(cmd, out, sizeof(out)), 1);
+                snprintf(want, sizeof(want), "%s: cannot connect to machipcd at /nonexistent/sock: ",
+                         progs[i].prefix);
+                ck_assert_msg(strstr(out, want) != NULL, "%s said: %s", progs[i].prefix, out);
+                ck_assert_ptr_nonnull(strstr(out, "is machipcd running?"));
+        }
+}
+END_TEST
+
 /* Start a demo role in the background (stdout to @out); returns its pid. */
 static pid_t start_demo(const char *env, const char *role, FILE **out) {
         char cmd[512];
@@ -194,6 +221,7 @@ int main(void) {
         tcase_set_timeout(tc, 60);
         ADD_TEST(tc, test_machipcctl_known_state);
         ADD_TEST(tc, test_machipcctl_no_broker);
+        ADD_TEST(tc, test_programs_no_broker);
         ADD_TEST(tc, test_ownership_demo);
         ADD_TEST(tc, test_one_receiver_demo);
         ADD_TEST(tc, test_large_transfer_demo);

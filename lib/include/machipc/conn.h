@@ -42,6 +42,15 @@ MACHIPC_EXPORT void machipc_disconnect(void);
 MACHIPC_EXPORT int machipc_default_socket(char *buf, size_t size);
 
 /**
+ * machipc_socket_path() - the socket machipc_connect(NULL) would use
+ * @buf, @size: where to write it
+ *
+ * $MACHIPC_SOCKET when set, else machipc_default_socket().  For messages
+ * such as "cannot connect to machipcd at PATH".  Return: 0 or -ENAMETOOLONG.
+ */
+MACHIPC_EXPORT int machipc_socket_path(char *buf, size_t size);
+
+/**
  * machipc_task_id() - the broker's id for this task (for logs); 0 when
  * not connected.
  */

@@ -1,0 +1,28 @@
+#pragma once
+/* SPDX-License-Identifier: MIT */
+/*
+ * tool.h - what every machipc program does first: reach the broker
+ *
+ * The library connects on first use, but a program that lets it do so
+ * reports a missing broker as whatever its first call was ("cannot find
+ * \"echo\": No such file or directory", "port_allocate: invalid task").
+ * Connecting up front lets it say what is wrong and where it looked.
+ */
+
+#include <errno.h>
+#include <stdio.h>
+#include <machipc/machipc.h>
+
+/* tool_connect() - connect to the broker, or tell the user why not; 0 or -1. */
+static inline int tool_connect(const char *prog) {
+        int r = machipc_connect(NULL);
+        if (r == 0 || r == -EISCONN)
+                return 0;
+        char path[256] = "?";
+        machipc_socket_path(path, sizeof(path));
+        fprintf(stderr, "%s: cannot connect to machipcd at %s: %s%s\n", prog, path, machipc_strerror(r),
+                r == -ENOENT || r == -ECONNREFUSED
+                        ? " (is machipcd running? if it was started with -s PATH, set $MACHIPC_SOCKET=PATH)"
+                        : "");
+        return -1;
+}

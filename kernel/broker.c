@@ -25,13 +25,13 @@
 #include <time.h>
 #include <unistd.h>
 #include "broker.h"
-#include "ipc.h"
-#include "kmsg.h"
-#include "kobject.h"
+#include "ipc/ipc.h"
+#include "ipc/kmsg.h"
+#include "kobject/kobject.h"
 #include "peer.h"
-#include "port.h"
-#include "semaphore.h"
-#include "space.h"
+#include "ipc/port.h"
+#include "kobject/semaphore.h"
+#include "ipc/space.h"
 #include "util/log.h"
 #include "wire.h"
 
@@ -221,10 +221,10 @@ static char *broker_info(size_t *lenp) {
                 Peer *p = list_entry(l, Peer, link);
                 if (!p->ready)
                         continue;
-                Space *s = p->space;
+                Space *s = p->task.space;
                 fprintf(f, "task id %u pid %d uid %u gid %u names %u calls %u\n", p->id, (int)p->pid,
                         (unsigned)p->uid, (unsigned)p->gid, s->n_used, p->n_reqs);
-                Port *kp = p->kernel_port;
+                Port *kp = p->task.kernel_port;
                 fprintf(f, "port id %llu task 0 name 0 kind kernel of %u queued 0 backlog 0 send %u "
                            "sendonce %u blocked 0 receivers 0 set 0\n",
                         (unsigned long long)kp->id, p->id, kp->n_srights, kp->n_sorights);
@@ -294,7 +294,7 @@ int broker_new(Broker **brokerp, const BrokerConfig *config) {
                 return -ENOMEM;
         }
         sprintf(b->lock_path, "%s.lock", path);
-        ipc_set_kobject_server(kobject_server);
+        kobject_setup();
         semaphore_setup(b->base, broker_settle_instance);
         broker_instance = b;
         kobject_set_info(broker_info);

@@ -7,7 +7,7 @@
 #include <sys/types.h>
 #include <time.h>
 #include <event2/event.h>
-#include "account.h"
+#include "ipc/account.h"
 #include "util/list.h"
 
 typedef struct Peer Peer;

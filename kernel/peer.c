@@ -20,13 +20,13 @@
 #include <sys/resource.h>
 #include <unistd.h>
 #include "broker.h"
-#include "ipc.h"
-#include "kmsg.h"
-#include "kobject.h"
+#include "ipc/ipc.h"
+#include "ipc/kmsg.h"
+#include "kobject/kobject.h"
 #include "peer.h"
-#include "port.h"
-#include "semaphore.h"
-#include "space.h"
+#include "ipc/port.h"
+#include "kobject/semaphore.h"
+#include "ipc/space.h"
 #include "util/log.h"
 #include "wire.h"
 
@@ -52,7 +52,7 @@ int peer_new(Peer **peerp, Broker *broker, int fd, pid_t pid, uid_t uid, gid_t g
         p->gid = gid;
         list_init(&p->reqs);
         list_init(&p->free_reqs);
-        list_init(&p->semaphores);
+        list_init(&p->task.semaphores);
         list_init(&p->link);
         connection_init(&p->conn, fd);
         p->conn.outq_max = broker->config.task_limits.max[ACCT_UNREAD];
@@ -88,19 +88,19 @@ void peer_free(Peer *peer) {
         }
         while ((l = list_pop(&peer->free_reqs)))
                 free(list_entry(l, PeerReq, link));
-        while ((l = list_first(&peer->semaphores)))
+        while ((l = list_first(&peer->task.semaphores)))
                 semaphore_destroy(list_entry(l, Semaphore, owner_link));
-        if (peer->kernel_port) {
-                ipc_kobject_port_destroy(peer->kernel_port);
-                peer->kernel_port = NULL;
+        if (peer->task.kernel_port) {
+                ipc_kobject_port_destroy(peer->task.kernel_port);
+                peer->task.kernel_port = NULL;
         }
-        if (peer->space) {
-                ipc_space_terminate(peer->space);
+        if (peer->task.space) {
+                ipc_space_terminate(peer->task.space);
                 if (peer->charged_task)
-                        account_release(NULL, peer->space->acct_uid, ACCT_TASKS, 1);
-                space_free(peer->space);
+                        account_release(NULL, peer->task.space->acct_uid, ACCT_TASKS, 1);
+                space_free(peer->task.space);
         }
-        peer->notify_port = port_unref(peer->notify_port);
+        peer->task.notify_port = port_unref(peer->task.notify_port);
         if (event_initialized(&peer->ev_read))
                 event_del(&peer->ev_read);
         if (event_initialized(&peer->ev_write))
@@ -198,7 +198,7 @@ static void reply_returned(PeerReq *r, int status, Kmsg *k) {
         uint8_t *b = frame_body(peer);
         WireMsgReply m = { .status = (uint32_t)status, .flags = WIRE_REPLY_RETURNED };
         wire_msg_reply_encode(b, &m);
-        kmsg_copyout_returned(peer->space, k, b + WIRE_MSG_REPLY_SIZE);
+        kmsg_copyout_returned(peer->task.space, k, b + WIRE_MSG_REPLY_SIZE);
         size_t len = WIRE_MSG_REPLY_SIZE + k->size;
         kmsg_free(k);
         frame_end(peer, WIRE_OP_MSG | WIRE_OP_REPLY, r->serial, len);
@@ -225,7 +225,7 @@ static void reply_received(PeerReq *r, int status, Kmsg *k, uint32_t needed) {
                 m.pid = k->pid;
                 m.uid = k->uid;
                 m.gid = k->gid;
-                kmsg_copyout(peer->space, k, b + len);
+                kmsg_copyout(peer->task.space, k, b + len);
                 len += k->size;
                 memcpy(b + len, k->data + k->size, k->attach_size);
                 len += k->attach_size;
@@ -270,7 +270,7 @@ static void req_arm(PeerReq *r, uint32_t ms) {
 
 static void req_receive(PeerReq *r) {
         Peer *peer = r->peer;
-        SpaceEntry *e = space_lookup(peer->space, r->rcv_name);
+        SpaceEntry *e = space_lookup(peer->task.space, r->rcv_name);
         if (!e || !(e->bits & (ENTRY_RECEIVE | ENTRY_PORT_SET))) {
                 reply_status(r, RCV_INVALID_NAME);
                 return;
@@ -321,7 +321,7 @@ static PeerReq *req_get(Peer *peer) {
                         return NULL;
         }
         memset(r, 0, sizeof(*r));
-        waiter_init(&r->w, peer->space);
+        waiter_init(&r->w, peer->task.space);
         r->peer = peer;
         list_add_tail(&peer->reqs, &r->link);
         peer->n_reqs++;
@@ -339,7 +339,7 @@ static int send_precheck(Peer *peer, const uint8_t *msg, uint32_t option, uint32
                 return 0;
         msg_header_t h;
         wire_msg_header_get(msg, &h);
-        SpaceEntry *e = space_lookup(peer->space, h.msg_remote_port);
+        SpaceEntry *e = space_lookup(peer->task.space, h.msg_remote_port);
         if (!e || !(e->bits & (ENTRY_SEND | ENTRY_RECEIVE)))
                 return 0;       /* copy-in decides */
         uint32_t disp = MSG_BITS_REMOTE(h.msg_bits);
@@ -350,7 +350,7 @@ static int send_precheck(Peer *peer, const uint8_t *msg, uint32_t option, uint32
             !ipc_port_full(p))
                 return 0;
         if (option & SEND_NOTIFY)
-                return peer->space->pending_notify ? SEND_NOTIFY_IN_PROGRESS : 0;
+                return peer->task.space->pending_notify ? SEND_NOTIFY_IN_PROGRESS : 0;
         return SEND_TIMED_OUT;
 }
 
@@ -429,7 +429,7 @@ static void peer_msg(Peer *peer, uint32_t serial, const uint8_t *body, size_t le
                 st = send_precheck(peer, msg, q.option, q.send_timeout);
         Kmsg *k = NULL;
         if (st == 0)
-                st = kmsg_copyin(peer->space, msg, size, attach, &info, fds, n_fds, &k);
+                st = kmsg_copyin(peer->task.space, msg, size, attach, &info, fds, n_fds, &k);
         if (st != 0) {
                 connection_close_fds(fds, n_fds);
                 reply_status(r, st < 0 ? SEND_NO_BUFFER : st);
@@ -441,10 +441,10 @@ static void peer_msg(Peer *peer, uint32_t serial, const uint8_t *body, size_t le
         if (q.option & SEND_NOTIFY) {
                 msg_header_t h;
                 wire_msg_header_get(msg, &h);
-                k->accept_notify = port_ref(peer->notify_port);
+                k->accept_notify = port_ref(peer->task.notify_port);
                 k->accept_name = h.msg_remote_port;
         }
-        st = ipc_send(k, peer->space, q.option, q.send_timeout, &r->w);
+        st = ipc_send(k, peer->task.space, q.option, q.send_timeout, &r->w);
         switch (st) {
         case 0:
                 if (q.option & WIRE_MSG_RCV)
@@ -472,13 +472,13 @@ static void peer_reply_port(Peer *peer, uint32_t serial) {
         if (port_new(&p, false) < 0) {
                 status = KERN_RESOURCE_SHORTAGE;
         } else {
-                int r = space_alloc(peer->space, p, ENTRY_RECEIVE, &e);
+                int r = space_alloc(peer->task.space, p, ENTRY_RECEIVE, &e);
                 if (r != 0) {
                         p->active = false;
                         port_unref(p);
                         status = r == SPACE_E_NO_SPACE ? KERN_NO_SPACE : KERN_RESOURCE_SHORTAGE;
                 } else {
-                        p->receiver = peer->space;
+                        p->receiver = peer->task.space;
                         p->receiver_name = name = e->name;
                 }
         }
@@ -507,16 +507,16 @@ static int peer_hello(Peer *peer, uint32_t serial, const uint8_t *body, size_t l
                 SpaceEntry *e;
                 BrokerConfig *cfg = &peer->broker->config;
                 uint64_t max_names = cfg->task_limits.max[ACCT_NAMES];
-                if (space_new(&peer->space, peer, max_names > SPACE_NAMES_MAX ? SPACE_NAMES_MAX
+                if (space_new(&peer->task.space, peer, max_names > SPACE_NAMES_MAX ? SPACE_NAMES_MAX
                                                                              : (uint32_t)max_names) < 0)
                         return -ENOMEM;
-                if (account_new(&peer->space->acct_task, &cfg->task_limits, peer->uid) < 0)
+                if (account_new(&peer->task.space->acct_task, &cfg->task_limits, peer->uid) < 0)
                         return -ENOMEM;
-                peer->space->acct_uid = account_uid_get(&peer->broker->uid_accounts, &cfg->uid_limits,
+                peer->task.space->acct_uid = account_uid_get(&peer->broker->uid_accounts, &cfg->uid_limits,
                                                         peer->uid);
-                if (!peer->space->acct_uid)
+                if (!peer->task.space->acct_uid)
                         return -ENOMEM;
-                if (!account_charge(NULL, peer->space->acct_uid, ACCT_TASKS, 1)) {
+                if (!account_charge(NULL, peer->task.space->acct_uid, ACCT_TASKS, 1)) {
                         /* Too many tasks of this uid: say so, then hang up. */
                         rep.status = KERN_RESOURCE_SHORTAGE;
                         uint8_t *b = frame_body(peer);
@@ -526,22 +526,22 @@ static int peer_hello(Peer *peer, uint32_t serial, const uint8_t *body, size_t l
                         return 0;
                 }
                 peer->charged_task = true;
-                if (port_new_kobject(&kp, KOBJECT_TASK, peer) < 0)
+                if (port_new_kobject(&kp, KOBJECT_TASK, &peer->task) < 0)
                         return -ENOMEM;
-                peer->kernel_port = kp;
+                peer->task.kernel_port = kp;
                 if (port_new(&np, false) < 0)
                         return -ENOMEM;
-                if (space_alloc(peer->space, np, ENTRY_RECEIVE, &e) != 0) {
+                if (space_alloc(peer->task.space, np, ENTRY_RECEIVE, &e) != 0) {
                         np->active = false;
                         port_unref(np);
                         return -ENOMEM;
                 }
-                np->receiver = peer->space;
+                np->receiver = peer->task.space;
                 np->receiver_name = peer->notify_name = e->name;
-                peer->notify_port = port_ref(np);
-                peer->self_name = grant_send(peer->space, kp);
+                peer->task.notify_port = port_ref(np);
+                peer->self_name = grant_send(peer->task.space, kp);
                 Port *bp = kobject_bootstrap();
-                rep.bootstrap = bp ? grant_send(peer->space, bp) : 0;
+                rep.bootstrap = bp ? grant_send(peer->task.space, bp) : 0;
                 if (!peer->self_name)
                         return -ENOMEM;
                 rep.task_id = peer->id;

@@ -7,9 +7,10 @@
 #include <sys/types.h>
 #include <event2/event.h>
 #include <event2/event_struct.h>
-#include "account.h"
+#include "ipc/account.h"
 #include "connection.h"
-#include "ipc.h"
+#include "ipc/ipc.h"
+#include "kobject/task.h"
 #include "util/list.h"
 
 typedef struct Broker Broker;
@@ -48,15 +49,12 @@ struct Peer {
         bool ready;             /* handshake done */
         bool charged_task;      /* counted in its uid's tasks */
         bool dead;
-        Space *space;
-        Port *kernel_port;
-        Port *notify_port;
+        Task task;              /* its space and kernel objects */
         uint32_t self_name;
         uint32_t notify_name;
         ListLink reqs;
         ListLink free_reqs;
         uint32_t n_reqs;
-        ListLink semaphores;    /* Semaphore.owner_link: the ones it created */
 };
 
 int peer_new(Peer **peerp, Broker *broker, int fd, pid_t pid, uid_t uid, gid_t gid);

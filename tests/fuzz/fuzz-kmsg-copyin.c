@@ -16,10 +16,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "ipc.h"
-#include "kmsg.h"
-#include "port.h"
-#include "space.h"
+#include "ipc/ipc.h"
+#include "ipc/kmsg.h"
+#include "ipc/port.h"
+#include "ipc/space.h"
 #include "wire.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

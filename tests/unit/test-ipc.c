@@ -5,10 +5,10 @@
 #include "suite.h"
 #include <stdlib.h>
 #include <string.h>
-#include "ipc.h"
-#include "kmsg.h"
-#include "port.h"
-#include "space.h"
+#include "ipc/ipc.h"
+#include "ipc/kmsg.h"
+#include "ipc/port.h"
+#include "ipc/space.h"
 #include "util/ptrmap.h"
 
 static Space *A, *B;

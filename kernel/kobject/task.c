@@ -1,49 +1,27 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * kobject.c - kernel calls: messages to a task's kernel port
+ * task.c - kernel calls: messages to a task's kernel port
  *
- * As in Mach, port_allocate() and friends are RPCs to a task's kernel port,
- * and the broker answers them in the sender's context the moment they are
- * sent: the reply is queued on the reply right before the send returns, so
- * an msg_rpc() to the kernel port is one round trip.  The call acts on the
- * space of the task the kernel port stands for, which need not be the
- * caller.  Request and reply formats are in lib/wire/kcall.h and
- * doc/protocol.md.
+ * As in Mach, port_allocate() and friends are RPCs to a task's kernel port.
+ * The call acts on the space of the task the kernel port stands for, which
+ * need not be the caller.  Request and reply formats are in lib/wire/kcall.h
+ * and doc/protocol.md.
  */
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "ipc.h"
+#include "ipc/ipc.h"
+#include "ipc/kmsg.h"
+#include "ipc/notify.h"
+#include "ipc/port.h"
+#include "ipc/space.h"
 #include "kcall.h"
-#include "kmsg.h"
 #include "kobject.h"
-#include "notify.h"
-#include "peer.h"
 #include "semaphore.h"
 #include "shm.h"
-#include "port.h"
-#include "space.h"
-
-static Port *kobject_bootstrap_port;
-
-/* kobject_bootstrap() - the registered bootstrap port if it is alive, else NULL. */
-Port *kobject_bootstrap(void) {
-        if (kobject_bootstrap_port && !kobject_bootstrap_port->active) {
-                notify_srights_dec(kobject_bootstrap_port);
-                kobject_bootstrap_port = port_unref(kobject_bootstrap_port);
-        }
-        return kobject_bootstrap_port;
-}
-
-/* kobject_deinit() - release the broker's own send right to the bootstrap port. */
-void kobject_deinit(void) {
-        if (kobject_bootstrap_port) {
-                notify_srights_dec(kobject_bootstrap_port);
-                kobject_bootstrap_port = port_unref(kobject_bootstrap_port);
-        }
-}
+#include "task.h"
 
 static int new_receive(Space *s, bool is_set, uint32_t *namep) {
         Port *p;
@@ -176,85 +154,10 @@ static int do_set_bootstrap(Space *s, Kmsg *req) {
                 return KERN_INVALID_RIGHT;
         if (kobject_bootstrap())
                 return KERN_NAME_EXISTS;
-        kobject_bootstrap_port = p;     /* the message's send right becomes the broker's */
+        kobject_bootstrap_set(p);       /* the message's send right becomes the broker's */
         req->rights[0].port = NULL;
         req->rights[0].kind = RIGHT_NONE;
         return KERN_SUCCESS;
-}
-
-/**
- * kobject_send_reply() - send a kernel call's reply to @reply
- * @reply, @reply_kind: the reply right (taken; nothing is sent if it is not a send right)
- * @id: the reply's msg_id
- * @res, @n: the INTEGER_32 results, kr first
- * @extra: an optional second data item
- * @right: a send right to carry in a MOVE_SEND item (NULL: the item is
- *         there only if @with_right, with name 0)
- * @fd: a descriptor to carry in a MSG_TYPE_FD item (taken), or -1
- *
- * Replies to a send right do not wait for room (Mach: timeout 0); if it is
- * full the reply is dropped.
- */
-void kobject_send_reply(Port *reply, uint8_t reply_kind, int32_t id, const int32_t *res, uint32_t n,
-                        const KobjExtra *extra, bool with_right, Port *right, int fd) {
-        if (!reply || (reply_kind != RIGHT_SEND && reply_kind != RIGHT_SEND_ONCE)) {
-                right_release(reply, reply_kind);
-                if (fd >= 0)
-                        close(fd);
-                return;
-        }
-        uint32_t size = (uint32_t)sizeof(msg_header_t) + MSG_ITEM_SIZE(4 * n) +
-                        (extra ? MSG_ITEM_SIZE(extra->bytes) : 0) +
-                        (with_right ? MSG_ITEM_SIZE(4) : 0) + (fd >= 0 ? MSG_ITEM_SIZE(4) : 0);
-        Kmsg *k;
-        if (kmsg_new(&k, size, with_right ? 1 : 0, fd >= 0 ? 1 : 0) < 0) {
-                right_release(reply, reply_kind);
-                if (fd >= 0)
-                        close(fd);
-                /* A new shared region nobody got a right to would never go away. */
-                if (right && right->kobject_type == KOBJECT_SHM && right->n_srights == 0)
-                        shm_destroy(right->kobject);
-                return;
-        }
-        msg_header_t h = { .msg_size = size, .msg_id = id };
-        wire_msg_header_put(k->data, &h);
-        uint8_t *p = k->data + sizeof(h);
-        msg_type_t t = { MSG_TYPE_INTEGER_32, 0, n };
-        memcpy(p, &t, sizeof(t));
-        memcpy(p + sizeof(t), res, 4 * n);
-        p += MSG_ITEM_SIZE(4 * n);
-        if (extra) {
-                msg_type_t et = { extra->type, 0, extra->number };
-                memcpy(p, &et, sizeof(et));
-                if (extra->bytes)
-                        memcpy(p + sizeof(et), extra->data, extra->bytes);
-                p += MSG_ITEM_SIZE(extra->bytes);
-        }
-        if (with_right) {
-                msg_type_t rt = { MSG_TYPE_MOVE_SEND, 0, 1 };
-                memcpy(p, &rt, sizeof(rt));
-                k->rights[0].offset = (uint32_t)(p + sizeof(rt) - k->data);
-                k->rights[0].disp = MSG_TYPE_MOVE_SEND;
-                if (right) {
-                        right->n_srights++;
-                        k->rights[0].port = port_ref(right);
-                        k->rights[0].kind = RIGHT_SEND;
-                }
-                p += MSG_ITEM_SIZE(4);
-        }
-        if (fd >= 0) {
-                msg_type_t ft = { MSG_TYPE_FD, 0, 1 };
-                memcpy(p, &ft, sizeof(ft));
-                wire_put_le32(p + sizeof(ft), 0);       /* descriptor 0 of the frame */
-                k->fds[0] = fd;
-                ipc_stats.fds_in_flight++;
-                k->fds_counted = true;
-        }
-        k->dest = reply;
-        k->dest_kind = reply_kind;
-        k->from_kernel = true;
-        if (ipc_send(k, NULL, SEND_TIMEOUT, 0, NULL) != 0)
-                kmsg_free(k);
 }
 
 /* Reply to @req, taking its reply right. */
@@ -270,7 +173,7 @@ static void kobject_reply(Kmsg *req, int32_t id, const int32_t *res, uint32_t n,
                            right, -1);
 }
 
-static int do_request_notification(Peer *target, const uint32_t *args) {
+static int do_request_notification(Task *target, const uint32_t *args) {
         Space *s = target->space;
         SpaceEntry *e = space_lookup(s, args[0]);
         if (!e)
@@ -404,32 +307,8 @@ void kobject_set_info(KobjectInfoFn fn) {
         kobject_info_fn = fn;
 }
 
-/**
- * kobject_server() - serve one request sent to a task's kernel port
- * @request: the message; consumed
- *
- * Unknown ids and malformed arguments are answered with
- * KERN_INVALID_ARGUMENT; a request without a reply right is served and its
- * results dropped (a "simpleroutine").
- */
-static void task_server(Kmsg *request);
-
-void kobject_server(Kmsg *request) {
-        switch (request->dest->kobject_type) {
-        case KOBJECT_SEMAPHORE:
-                semaphore_server(request);
-                return;
-        case KOBJECT_SHM:
-                shm_server(request);
-                return;
-        default:
-                task_server(request);
-                return;
-        }
-}
-
 /* A semaphore @name (a send right in @s) created by @target, or NULL. */
-static Semaphore *own_semaphore(Peer *target, Space *s, uint32_t name) {
+static Semaphore *own_semaphore(Task *target, Space *s, uint32_t name) {
         SpaceEntry *e = space_lookup(s, name);
         if (!e || !(e->bits & ENTRY_SEND) || e->port->kobject_type != KOBJECT_SEMAPHORE)
                 return NULL;
@@ -437,8 +316,16 @@ static Semaphore *own_semaphore(Peer *target, Space *s, uint32_t name) {
         return sem->owner == target ? sem : NULL;
 }
 
-static void task_server(Kmsg *request) {
-        Peer *target = request->dest->kobject;
+/**
+ * task_server() - serve one request sent to a task's kernel port
+ * @request: the message; consumed
+ *
+ * Unknown ids and malformed arguments are answered with
+ * KERN_INVALID_ARGUMENT; a request without a reply right is served and its
+ * results dropped (a "simpleroutine").
+ */
+void task_server(Kmsg *request) {
+        Task *target = request->dest->kobject;
         Space *s = target->space;
         msg_header_t h;
         int32_t res[KCALL_RESULTS_MAX] = { 0 };

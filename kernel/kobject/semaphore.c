@@ -16,11 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <event2/event_struct.h>
-#include "ipc.h"
+#include "ipc/ipc.h"
 #include "kcall.h"
-#include "kmsg.h"
+#include "ipc/kmsg.h"
 #include "kobject.h"
-#include "port.h"
+#include "ipc/port.h"
 #include "semaphore.h"
 
 typedef struct {

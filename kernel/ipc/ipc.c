@@ -35,10 +35,17 @@ IpcStats ipc_stats;
 static ListLink ipc_done = LIST_INIT(ipc_done);
 static ListLink ipc_dying = LIST_INIT(ipc_dying);
 static bool ipc_draining;
-static IpcKobjectServer ipc_kobject_server;
+static const IpcKobjectOps *ipc_kobject_ops;
 
-void ipc_set_kobject_server(IpcKobjectServer fn) {
-        ipc_kobject_server = fn;
+/* ipc_set_kobject_ops() - who serves kernel ports (the broker sets it at start-up). */
+void ipc_set_kobject_ops(const IpcKobjectOps *ops) {
+        ipc_kobject_ops = ops;
+}
+
+/* ipc_kobject_no_senders() - the last send right to kernel port @port went. */
+void ipc_kobject_no_senders(Port *port) {
+        if (ipc_kobject_ops && ipc_kobject_ops->no_senders)
+                ipc_kobject_ops->no_senders(port);
 }
 
 void waiter_init(Waiter *w, Space *space) {
@@ -168,7 +175,7 @@ int ipc_send(Kmsg *kmsg, Space *sender, uint32_t option, uint32_t timeout, Waite
                 return 0;
         }
         if (p->kobject && !p->receiver) {
-                ipc_kobject_server(kmsg);
+                ipc_kobject_ops->serve(kmsg);
                 return 0;
         }
         if (kmsg->n_receive && ipc_circular(kmsg)) {

@@ -26,7 +26,6 @@
 #include "kmsg.h"
 #include "notify.h"
 #include "port.h"
-#include "shm.h"
 #include "space.h"
 
 /* A notification whose body is one INTEGER_32. */
@@ -45,9 +44,9 @@ void notify_srights_dec(Port *port) {
         assert(port->n_srights > 0);
         if (--port->n_srights > 0)
                 return;
-        if (port->kobject_type == KOBJECT_SHM && port->active) {
-                /* A shared region lives as long as someone can name it. */
-                shm_destroy(port->kobject);
+        if (port->kobject && port->active) {
+                /* A kernel object may live only as long as someone can name it. */
+                ipc_kobject_no_senders(port);
                 return;
         }
         if (!port->requests || !port->requests->ns_notify)

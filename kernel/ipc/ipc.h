@@ -40,7 +40,15 @@ struct Waiter {
         int status;
 };
 
-typedef void (*IpcKobjectServer)(Kmsg *request);
+/*
+ * What the core asks of the kernel objects behind kernel ports (a task, a
+ * semaphore, a shared region), which live in the layer above: serve a
+ * request sent to one, and hear that the last send right to one went.
+ */
+typedef struct {
+        void (*serve)(Kmsg *request);
+        void (*no_senders)(Port *port);
+} IpcKobjectOps;
 
 /* Counters since the broker started (machipcctl shows them). */
 typedef struct {
@@ -53,7 +61,8 @@ typedef struct {
 
 extern IpcStats ipc_stats;
 
-void ipc_set_kobject_server(IpcKobjectServer fn);
+void ipc_set_kobject_ops(const IpcKobjectOps *ops);
+void ipc_kobject_no_senders(Port *port);
 void waiter_init(Waiter *w, Space *space);
 int ipc_send(Kmsg *kmsg, Space *sender, uint32_t option, uint32_t timeout, Waiter *w);
 int ipc_receive(Port *port, Waiter *w, uint32_t option, uint32_t timeout, uint32_t rcv_size,

@@ -17,11 +17,11 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "ipc.h"
+#include "ipc/ipc.h"
 #include "kcall.h"
-#include "kmsg.h"
+#include "ipc/kmsg.h"
 #include "kobject.h"
-#include "port.h"
+#include "ipc/port.h"
 #include "shm.h"
 
 /**

@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * kobject.c - what the broker serves itself: kernel ports and their replies
+ *
+ * A kernel port has no receiver: a message sent to it is served at once by
+ * the object it stands for (a task, a semaphore, a shared region), in the
+ * sender's context, and the reply is queued on the reply right before the
+ * send returns, so an msg_rpc() to a kernel port is one round trip.  This
+ * file dispatches to those servers, builds their replies and keeps the
+ * broker's bootstrap port.  The IPC core reaches it only through the hooks
+ * it registers (ipc_set_kobject_ops()).
+ */
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "ipc/ipc.h"
+#include "ipc/kmsg.h"
+#include "ipc/notify.h"
+#include "ipc/port.h"
+#include "kobject.h"
+#include "semaphore.h"
+#include "shm.h"
+#include "task.h"
+
+static Port *kobject_bootstrap_port;
+
+/* kobject_bootstrap() - the registered bootstrap port if it is alive, else NULL. */
+Port *kobject_bootstrap(void) {
+        if (kobject_bootstrap_port && !kobject_bootstrap_port->active) {
+                notify_srights_dec(kobject_bootstrap_port);
+                kobject_bootstrap_port = port_unref(kobject_bootstrap_port);
+        }
+        return kobject_bootstrap_port;
+}
+
+/* kobject_deinit() - release the broker's own send right to the bootstrap port. */
+void kobject_deinit(void) {
+        if (kobject_bootstrap_port) {
+                notify_srights_dec(kobject_bootstrap_port);
+                kobject_bootstrap_port = port_unref(kobject_bootstrap_port);
+        }
+}
+
+/* kobject_bootstrap_set() - make @port (a send right the caller gives up) the bootstrap port. */
+void kobject_bootstrap_set(Port *port) {
+        kobject_bootstrap_port = port;
+}
+
+/**
+ * kobject_send_reply() - send a kernel call's reply to @reply
+ * @reply, @reply_kind: the reply right (taken; nothing is sent if it is not a send right)
+ * @id: the reply's msg_id
+ * @res, @n: the INTEGER_32 results, kr first
+ * @extra: an optional second data item
+ * @right: a send right to carry in a MOVE_SEND item (NULL: the item is
+ *         there only if @with_right, with name 0)
+ * @fd: a descriptor to carry in a MSG_TYPE_FD item (taken), or -1
+ *
+ * Replies to a send right do not wait for room (Mach: timeout 0); if it is
+ * full the reply is dropped.
+ */
+void kobject_send_reply(Port *reply, uint8_t reply_kind, int32_t id, const int32_t *res, uint32_t n,
+                        const KobjExtra *extra, bool with_right, Port *right, int fd) {
+        if (!reply || (reply_kind != RIGHT_SEND && reply_kind != RIGHT_SEND_ONCE)) {
+                right_release(reply, reply_kind);
+                if (fd >= 0)
+                        close(fd);
+                return;
+        }
+        uint32_t size = (uint32_t)sizeof(msg_header_t) + MSG_ITEM_SIZE(4 * n) +
+                        (extra ? MSG_ITEM_SIZE(extra->bytes) : 0) +
+                        (with_right ? MSG_ITEM_SIZE(4) : 0) + (fd >= 0 ? MSG_ITEM_SIZE(4) : 0);
+        Kmsg *k;
+        if (kmsg_new(&k, size, with_right ? 1 : 0, fd >= 0 ? 1 : 0) < 0) {
+                right_release(reply, reply_kind);
+                if (fd >= 0)
+                        close(fd);
+                /* A new shared region nobody got a right to would never go away. */
+                if (right && right->kobject_type == KOBJECT_SHM && right->n_srights == 0)
+                        shm_destroy(right->kobject);
+                return;
+        }
+        msg_header_t h = { .msg_size = size, .msg_id = id };
+        wire_msg_header_put(k->data, &h);
+        uint8_t *p = k->data + sizeof(h);
+        msg_type_t t = { MSG_TYPE_INTEGER_32, 0, n };
+        memcpy(p, &t, sizeof(t));
+        memcpy(p + sizeof(t), res, 4 * n);
+        p += MSG_ITEM_SIZE(4 * n);
+        if (extra) {
+                msg_type_t et = { extra->type, 0, extra->number };
+                memcpy(p, &et, sizeof(et));
+                if (extra->bytes)
+                        memcpy(p + sizeof(et), extra->data, extra->bytes);
+                p += MSG_ITEM_SIZE(extra->bytes);
+        }
+        if (with_right) {
+                msg_type_t rt = { MSG_TYPE_MOVE_SEND, 0, 1 };
+                memcpy(p, &rt, sizeof(rt));
+                k->rights[0].offset = (uint32_t)(p + sizeof(rt) - k->data);
+                k->rights[0].disp = MSG_TYPE_MOVE_SEND;
+                if (right) {
+                        right->n_srights++;
+                        k->rights[0].port = port_ref(right);
+                        k->rights[0].kind = RIGHT_SEND;
+                }
+                p += MSG_ITEM_SIZE(4);
+        }
+        if (fd >= 0) {
+                msg_type_t ft = { MSG_TYPE_FD, 0, 1 };
+                memcpy(p, &ft, sizeof(ft));
+                wire_put_le32(p + sizeof(ft), 0);       /* descriptor 0 of the frame */
+                k->fds[0] = fd;
+                ipc_stats.fds_in_flight++;
+                k->fds_counted = true;
+        }
+        k->dest = reply;
+        k->dest_kind = reply_kind;
+        k->from_kernel = true;
+        if (ipc_send(k, NULL, SEND_TIMEOUT, 0, NULL) != 0)
+                kmsg_free(k);
+}
+
+/* The last send right to a kernel port went. */
+static void kobject_no_senders(Port *port) {
+        /* A shared region lives as long as someone can name it. */
+        if (port->kobject_type == KOBJECT_SHM)
+                shm_destroy(port->kobject);
+}
+
+static void kobject_server(Kmsg *request);
+
+/* kobject_setup() - make the IPC core hand kernel ports' requests to us. */
+void kobject_setup(void) {
+        static const IpcKobjectOps ops = { .serve = kobject_server, .no_senders = kobject_no_senders };
+        ipc_set_kobject_ops(&ops);
+}
+
+/*
+ * kobject_server() - serve one request sent to a kernel port
+ * @request: the message; consumed
+ */
+static void kobject_server(Kmsg *request) {
+        switch (request->dest->kobject_type) {
+        case KOBJECT_SEMAPHORE:
+                semaphore_server(request);
+                return;
+        case KOBJECT_SHM:
+                shm_server(request);
+                return;
+        default:
+                task_server(request);
+                return;
+        }
+}

@@ -400,6 +400,7 @@ int conn_call(Call *call, uint16_t op, const struct iovec *iov, int n_iov, const
         v[0].iov_len = sizeof(hdr);
         ssize_t sent = send_all(fd, v, n_iov + 1, fds, n_fds);
 
+        int send_errno = errno;
         pthread_mutex_lock(&conn.lock);
         if (sent < 0 && !call->done) {
                 Call **pp = &conn.calls;
@@ -408,7 +409,11 @@ int conn_call(Call *call, uint16_t op, const struct iovec *iov, int n_iov, const
                 if (*pp)
                         *pp = call->next;
                 call->done = true;
-                call->error = errno == EPIPE ? -ECONNRESET : -errno;
+                bool gone = send_errno == EPIPE || send_errno == ECONNRESET || send_errno == ENOTCONN;
+                call->error = gone ? -ECONNRESET : -send_errno;
+                /* The broker is gone: every call says so from now on, whoever noticed first. */
+                if (gone && conn.fd == fd)
+                        conn_fail_locked(-ECONNRESET);
         }
         while (!call->done) {
                 if (conn.reading) {

@@ -101,12 +101,30 @@ static bool debug_enabled(void) {
         return enabled;
 }
 
-static void debug_trace(const char *what, const msg_header_t *h, int status) {
-        if (!debug_enabled())
-                return;
-        fprintf(stderr, "[machipc %u] %s id=%d size=%u remote=%#x local=%#x bits=%#x -> %s\n",
-                machipc_task_id(), what, h->msg_id, h->msg_size, h->msg_remote_port,
-                h->msg_local_port, h->msg_bits, machipc_strerror(status));
+/*
+ * MACHIPC_DEBUG=1: one line per call on stderr.  A call that sends is
+ * traced by the message it sent (@req, copied before the call, since the
+ * buffer then holds what came back), and by what it received, if anything.
+ */
+static void debug_trace(const char *what, const msg_header_t *req, const msg_header_t *got,
+                        int status) {
+        char in[128] = "";
+        if (got)
+                snprintf(in, sizeof(in), "; received id=%d size=%u local=%#x remote=%#x bits=%#x",
+                         got->msg_id, got->msg_size, got->msg_local_port, got->msg_remote_port,
+                         got->msg_bits);
+        if (req)
+                fprintf(stderr, "[machipc %u] %s id=%d size=%u remote=%#x local=%#x bits=%#x -> %s%s\n",
+                        machipc_task_id(), what, req->msg_id, req->msg_size, req->msg_remote_port,
+                        req->msg_local_port, req->msg_bits, machipc_strerror(status), in);
+        else
+                fprintf(stderr, "[machipc %u] %s -> %s%s\n", machipc_task_id(), what,
+                        machipc_strerror(status), in);
+}
+
+/* Did a call with @status bring a message back in the buffer? */
+static bool received(int status) {
+        return status == 0 || status == RCV_SERVER_DIED;
 }
 
 /*
@@ -188,8 +206,10 @@ static msg_return_t msg_call(msg_header_t *h, uint32_t wopt, size_t buf_size, po
 msg_return_t msg_send(msg_header_t *h, msg_option_t option, msg_timeout_t timeout_ms) {
         if (!h || (option & ~(SEND_TIMEOUT | SEND_NOTIFY)))
                 return -EINVAL;
+        msg_header_t req = *h;
         msg_return_t r = msg_call(h, WIRE_MSG_SEND | option, h->msg_size, 0, 0, timeout_ms, 0);
-        debug_trace("send", h, r);
+        if (debug_enabled())
+                debug_trace("send", &req, NULL, r);
         return r;
 }
 
@@ -197,9 +217,13 @@ msg_return_t msg_receive(msg_header_t *h, msg_option_t option, msg_timeout_t tim
         if (!h || (option & ~(RCV_TIMEOUT | RCV_LARGE)) || h->msg_size < sizeof(*h))
                 return -EINVAL;
         uint32_t size = h->msg_size;
-        msg_return_t r = msg_call(h, WIRE_MSG_RCV | option, size, h->msg_local_port, size, 0,
-                                  timeout_ms);
-        debug_trace("receive", h, r);
+        port_t from = h->msg_local_port;
+        msg_return_t r = msg_call(h, WIRE_MSG_RCV | option, size, from, size, 0, timeout_ms);
+        if (debug_enabled()) {
+                char what[48];
+                snprintf(what, sizeof(what), "receive on %#x", from);
+                debug_trace(what, NULL, received(r) ? h : NULL, r);
+        }
         return r;
 }
 
@@ -210,9 +234,11 @@ msg_return_t msg_send_receive(msg_header_t *h, msg_option_t option, msg_size_t r
             (option & ~(SEND_TIMEOUT | SEND_NOTIFY | RCV_TIMEOUT | RCV_LARGE)))
                 return -EINVAL;
         size_t buf = h->msg_size > rcv_size ? h->msg_size : rcv_size;
+        msg_header_t req = *h;
         msg_return_t r = msg_call(h, WIRE_MSG_SEND | WIRE_MSG_RCV | option, buf, rcv_name, rcv_size,
                                   send_timeout_ms, rcv_timeout_ms);
-        debug_trace("send+receive", h, r);
+        if (debug_enabled())
+                debug_trace("send+receive", &req, received(r) ? h : NULL, r);
         return r;
 }
 
@@ -225,16 +251,20 @@ msg_return_t msg_rpc(msg_header_t *h, msg_option_t option, msg_size_t rcv_size,
         bool own = reply == PORT_NULL;
         if (own) {
                 reply = mach_reply_port();
-                if (reply == PORT_NULL)
-                        return conn_ensure() < 0 ? conn_ensure() : -ENOMEM;
+                if (reply == PORT_NULL) {
+                        int e = conn_ensure();
+                        return e < 0 ? e : -ENOMEM;
+                }
                 h->msg_local_port = reply;
         }
         if (MSG_BITS_LOCAL(h->msg_bits) == 0)
                 h->msg_bits |= MSG_BITS(0, MSG_TYPE_MAKE_SEND_ONCE);
         size_t buf = h->msg_size > rcv_size ? h->msg_size : rcv_size;
+        msg_header_t req = *h;
         msg_return_t r = msg_call(h, WIRE_MSG_SEND | WIRE_MSG_RCV | WIRE_MSG_RPC | option, buf,
                                   reply, rcv_size, send_timeout_ms, rcv_timeout_ms);
-        debug_trace("rpc", h, r);
+        if (debug_enabled())
+                debug_trace("rpc", &req, received(r) ? h : NULL, r);
         /* A receive that failed may leave a reply in flight to this port. */
         if (own && (r == RCV_TIMED_OUT || r == RCV_TOO_LARGE))
                 reply_port_discard(reply);

@@ -90,14 +90,11 @@ static int ns_decode(NetnameBuf *b, int32_t id, port_t *portp) {
             item.offset + 4 > b->h.msg_size)
                 return -EPROTO;
         memcpy(&code, b->bytes + item.offset, 4);
-        if (portp) {
-                *portp = PORT_NULL;
-                if (code == NETNAME_SUCCESS) {
-                        if (!wire_item_next(&it, &item) || item.number != 1 ||
-                            item.offset + 4 > b->h.msg_size)
-                                return -EPROTO;
-                        memcpy(portp, b->bytes + item.offset, 4);
-                }
+        /* The out-parameter is written only on success. */
+        if (portp && code == NETNAME_SUCCESS) {
+                if (!wire_item_next(&it, &item) || item.number != 1 || item.offset + 4 > b->h.msg_size)
+                        return -EPROTO;
+                memcpy(portp, b->bytes + item.offset, 4);
         }
         return code;
 }
@@ -112,8 +109,10 @@ static int ns_rpc(port_t server, int32_t id, const char *name, const port_t *por
         bool dflt = server == PORT_NULL;
         for (int attempt = 0; attempt < 2; attempt++) {
                 port_t s = dflt ? ns_server(attempt > 0) : server;
-                if (s == PORT_NULL)
-                        return conn_ensure() < 0 ? conn_ensure() : NETNAME_NO_SERVER;
+                if (s == PORT_NULL) {
+                        int e = conn_ensure();
+                        return e < 0 ? e : NETNAME_NO_SERVER;
+                }
                 ns_encode(&b, s, id, name, ports, disps, n_ports);
                 int r = msg_rpc(&b.h, MSG_OPTION_NONE, sizeof(b), 0, 0);
                 if (r == SEND_INVALID_DEST && dflt)

@@ -50,6 +50,16 @@ static uint32_t kcall_encode(KcallBuf *b, port_t task, int32_t id, const uint32_
         return size;
 }
 
+/*
+ * @task is PORT_NULL: task_self() gave it because the broker is out of
+ * reach, and then the caller hears why (the same errno every call reports),
+ * or the caller passed it.
+ */
+static int no_task(void) {
+        int r = conn_ensure();
+        return r < 0 ? r : KERN_INVALID_TASK;
+}
+
 /**
  * kcall() - one kernel call
  * @res: out, @n_res results; res[0] is the kern_return_t
@@ -62,7 +72,7 @@ int kcall(port_t task, int32_t id, const uint32_t *args, uint32_t n_args, int32_
           uint32_t n_res, port_t right, uint32_t right_disp, port_t *right_out) {
         KcallBuf b;
         if (task == PORT_NULL)
-                return KERN_INVALID_TASK;
+                return no_task();
         kcall_encode(&b, task, id, args, n_args, right, right_disp);
         int r = msg_rpc(&b.h, MSG_OPTION_NONE, sizeof(b), 0, 0);
         if (r == SEND_INVALID_DEST)
@@ -97,6 +107,8 @@ int kcall(port_t task, int32_t id, const uint32_t *args, uint32_t n_args, int32_
  */
 static int kcall_data(port_t task, int32_t id, const uint32_t *args, uint32_t n_args, int32_t *res,
                       uint32_t n_res, void *data, uint32_t max, uint32_t *bytesp) {
+        if (task == PORT_NULL)
+                return no_task();
         KcallBigBuf *b = malloc(sizeof(*b));
         if (!b)
                 return -ENOMEM;

@@ -25,6 +25,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <string.h>
+#include "account.h"
 #include "ipc.h"
 #include "kmsg.h"
 #include "notify.h"
@@ -72,16 +73,42 @@ Waiter *ipc_done_pop(void) {
         return w;
 }
 
+static uint32_t kmsg_qbytes(const Kmsg *k) {
+        return k->size + k->attach_size;
+}
+
+/*
+ * Has @port's queue no room?  A backlog is a count of messages; an
+ * unlimited one is bounded by its receiver's task quotas on messages and
+ * bytes (while the receive right travels, by the largest backlog).
+ */
+static bool queue_full(const Port *port) {
+        if (port->qlimit != PORT_QLIMIT_UNLIMITED)
+                return port->msgcount >= port->qlimit;
+        const Account *a = port->receiver ? port->receiver->acct_task : NULL;
+        if (!a)
+                return port->msgcount >= PORT_QLIMIT_MAX;
+        return port->msgcount >= a->limits->max[ACCT_MESSAGES] ||
+               port->qbytes >= a->limits->max[ACCT_BYTES];
+}
+
 /* ipc_port_full() - would a plain send to @port have to wait? */
 bool ipc_port_full(const Port *port) {
-        return port->msgcount >= port->qlimit || port->n_senders > 0;
+        return queue_full(port) || port->n_senders > 0;
 }
 
 static void enqueue(Port *p, Kmsg *k) {
         ipc_stats.sent++;
         list_add_tail(&p->queue, &k->link);
         p->msgcount++;
+        p->qbytes += kmsg_qbytes(k);
         port_update_ready(p);
+}
+
+static void dequeue(Port *p, Kmsg *k) {
+        list_del(&k->link);
+        p->msgcount--;
+        p->qbytes -= kmsg_qbytes(k);
 }
 
 /* Admit the first waiting sender's message into @p's queue. */
@@ -115,7 +142,7 @@ static void admit_one(Port *p) {
 
 /* ipc_admit_senders() - admit waiting senders while @port has room (after a backlog change). */
 void ipc_admit_senders(Port *port) {
-        while (port->active && port->n_senders && port->msgcount < port->qlimit)
+        while (port->active && port->n_senders && !queue_full(port))
                 admit_one(port);
         port_update_ready(port);
 }
@@ -232,11 +259,10 @@ static int take(Port *p, uint32_t option, uint32_t rcv_size, Kmsg **kmsgp, uint3
                 if (option & RCV_LARGE)
                         return RCV_TOO_LARGE;
         }
-        list_del(&k->link);
-        p->msgcount--;
+        dequeue(p, k);
         k->seqno = p->seqno++;
         ipc_stats.received++;
-        while (p->n_senders && p->msgcount < p->qlimit)
+        while (p->n_senders && !queue_full(p))
                 admit_one(p);
         /* Back of the line for the set's next receive. */
         if (list_linked(&p->ready_link))
@@ -365,9 +391,10 @@ static void port_destroy_now(Port *p) {
                         kmsg_free(k);
                 }
         }
-        while ((l = list_pop(&p->queue))) {
-                p->msgcount--;
-                kmsg_free(list_entry(l, Kmsg, link));
+        while ((l = list_first(&p->queue))) {
+                Kmsg *k = list_entry(l, Kmsg, link);
+                dequeue(p, k);
+                kmsg_free(k);
         }
         p->receiver = NULL;
         p->receiver_name = 0;
@@ -420,7 +447,7 @@ void ipc_kobject_port_destroy(Port *port) {
 
 /**
  * right_release() - a message or the broker lets go of a right
- * @port: the port (NULL for RIGHT_NONE and RIGHT_DEAD)
+ * @port: the port (NULL for RIGHT_NONE; for RIGHT_DEAD, NULL or a reference to the dead port)
  * @kind: RIGHT_*
  *
  * A send-once right released unused tells its port with a send-once

@@ -319,19 +319,26 @@ static uint8_t copyin_commit(Space *space, uint32_t name, uint32_t disp, Port **
                 return dead ? RIGHT_DEAD : RIGHT_SEND;
         }
         case MSG_TYPE_MOVE_SEND_ONCE: {
-                bool dead = !p->active;
-                if (!dead)
-                        *portp = port_ref(p);
-                else
+                *portp = port_ref(p);
+                if (p->active) {
+                        entry_drop_bits(space, e, ENTRY_SEND_ONCE);
+                        return RIGHT_SEND_ONCE;
+                }
+                /* A dead name: one user reference goes; the port stays with the
+                 * message, so a returned message can give the name back. */
+                if (--e->urefs == 0) {
                         notify_sorights_dec(p, false);
-                entry_drop_bits(space, e, ENTRY_SEND_ONCE);
-                return dead ? RIGHT_DEAD : RIGHT_SEND_ONCE;
+                        entry_drop_bits(space, e, ENTRY_SEND_ONCE);
+                }
+                return RIGHT_DEAD;
         }
         case MSG_TYPE_MOVE_RECEIVE:
                 *portp = port_ref(p);
                 p->receiver = NULL;
                 p->receiver_name = 0;
+                /* As in Mach, a receive right that moves starts afresh. */
                 p->mscount = 0;
+                p->seqno = 0;
                 port_set_remove(p);
                 ipc_port_wake_receivers(p, RCV_PORT_DIED);
                 entry_drop_bits(space, e, ENTRY_RECEIVE);
@@ -489,7 +496,8 @@ int kmsg_check_fds(const uint8_t *msg, uint32_t size, const int *fds, uint32_t n
                                 break;
                         msg_ool_t o;
                         memcpy(&o, msg + item.offset + 16 * j, sizeof(o));
-                        if (o.size == 0)
+                        /* Empty regions and those in the frame's attachment have no descriptor. */
+                        if (o.size == 0 || (o.address & WIRE_OOL_INLINE))
                                 continue;
                         if (n >= n_fds)
                                 return SEND_INVALID_MEMORY;
@@ -650,34 +658,70 @@ void kmsg_copyout(Space *space, Kmsg *kmsg, uint8_t *out) {
         wire_msg_header_put(out, &h);
 }
 
-/* Give back a moved send right to a port that died meanwhile, as a dead name. */
-static uint32_t return_dead_send(Space *space, Port *port) {
+/*
+ * Give a moved send or send-once right back to @space, as the same name
+ * @name if it is still free (space_alloc_name()).  @counted: the right
+ * carries one count in the port's n_srights / n_sorights (a right to a live
+ * port does; a dead name moved does not).  A right whose port died
+ * meanwhile comes back as a dead name.
+ */
+static uint32_t return_send(Space *space, Port *port, uint32_t bits, bool counted, uint32_t name) {
+        SpaceEntry *e;
+        if (bits == ENTRY_SEND && (e = space_find_port(space, port))) {
+                if (e->bits & ENTRY_SEND) {
+                        /* Coalesce; at the limit the reference is dropped (pegged). */
+                        if (e->urefs < SPACE_UREFS_MAX)
+                                e->urefs++;
+                        if (counted)
+                                notify_srights_dec(port);
+                } else {
+                        e->bits |= ENTRY_SEND;
+                        e->urefs = 1;
+                        if (!counted)
+                                port->n_srights++;
+                }
+                port_unref(port);
+                return e->name;
+        }
+        if (space_alloc_name(space, port, bits, name, &e) != 0) {
+                /* No room for a name: the right is lost, as on receive. */
+                uint32_t lost = port->active ? PORT_NULL : PORT_DEAD;
+                if (counted)
+                        right_release(port, bits == ENTRY_SEND ? RIGHT_SEND : RIGHT_SEND_ONCE);
+                else
+                        port_unref(port);
+                return lost;
+        }
+        if (!counted) {
+                if (bits == ENTRY_SEND)
+                        port->n_srights++;
+                else
+                        port->n_sorights++;
+        }
+        return e->name;
+}
+
+/* Give a moved receive right back to @space, under @name if it is still free. */
+static uint32_t return_receive(Space *space, Port *port, uint32_t name) {
         SpaceEntry *e = space_find_port(space, port);
-        if (e && (e->bits & ENTRY_SEND)) {
-                if (e->urefs < SPACE_UREFS_MAX)
-                        e->urefs++;
-                port_unref(port);
-                return e->name;
-        }
+        port->transit = NULL;
         if (e) {
-                e->bits |= ENTRY_SEND;
-                e->urefs = 1;
-                port->n_srights++;
+                e->bits |= ENTRY_RECEIVE;
                 port_unref(port);
-                return e->name;
+        } else if (space_alloc_name(space, port, ENTRY_RECEIVE, name, &e) != 0) {
+                right_release(port, RIGHT_RECEIVE);
+                return PORT_NULL;
         }
-        if (space_alloc(space, port, ENTRY_SEND, &e) != 0) {
-                port_unref(port);
-                return PORT_DEAD;
-        }
-        port->n_srights++;
+        port->receiver = space;
+        port->receiver_name = e->name;
         return e->name;
 }
 
 /*
- * One right of a returned message: a moved right goes back to the sender
- * (under the name it now has for it); a right the message made or copied
- * is undone, silently, and the name the sender wrote stays.
+ * One right of a returned message: a moved right goes back to the sender,
+ * under the name it had (@where holds it) unless that name was taken
+ * meanwhile; a right the message made or copied is undone, silently, and
+ * the name the sender wrote stays.
  */
 static void return_right(Space *space, Port *port, uint8_t kind, uint8_t disp, uint8_t *where) {
         if (!is_move(disp)) {
@@ -691,11 +735,23 @@ static void return_right(Space *space, Port *port, uint8_t kind, uint8_t disp, u
                 port_unref(port);
                 return;
         }
-        uint32_t name;
-        if (kind == RIGHT_DEAD && port && disp == MSG_TYPE_MOVE_SEND)
-                name = return_dead_send(space, port);
-        else
-                name = kmsg_copyout_right(space, port, kind);
+        uint32_t name = wire_get_le32(where);
+        uint32_t bits = disp == MSG_TYPE_MOVE_SEND_ONCE ? ENTRY_SEND_ONCE : ENTRY_SEND;
+        switch (kind) {
+        case RIGHT_SEND:
+        case RIGHT_SEND_ONCE:
+                name = return_send(space, port, bits, true, name);
+                break;
+        case RIGHT_DEAD:
+                name = port ? return_send(space, port, bits, false, name) : PORT_DEAD;
+                break;
+        case RIGHT_RECEIVE:
+                name = return_receive(space, port, name);
+                break;
+        default:
+                name = PORT_NULL;
+                break;
+        }
         wire_put_le32(where, name);
 }
 
@@ -705,10 +761,11 @@ static void return_right(Space *space, Port *port, uint8_t kind, uint8_t disp, u
  *
  * Unlike Mach's pseudo-receive, which hands back every right the message
  * held, the sender ends up holding exactly what it held before the send:
- * moved rights come back (a send-once right under a new name), rights the
- * message made or copied are undone.  The header is not swapped and the
- * item types keep their dispositions, so the message can be sent again as
- * it stands.
+ * moved rights come back under the names they had (a new name only if the
+ * old one was taken meanwhile), a right whose port died meanwhile as a dead
+ * name; rights the message made or copied are undone.  The header is not
+ * swapped and the item types keep their dispositions, so the message can
+ * be sent again as it stands.
  */
 void kmsg_copyout_returned(Space *space, Kmsg *kmsg, uint8_t *out) {
         memcpy(out, kmsg->data, kmsg->size);

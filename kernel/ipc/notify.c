@@ -98,8 +98,9 @@ void notify_port_dead(Port *port) {
                 SpaceEntry *e = space_lookup(r->space, r->name);
                 if (e && e->dnreq == r) {
                         e->dnreq = NULL;
-                        /* The notification carries a reference to the dead name. */
-                        if ((e->bits & ENTRY_SEND) && e->urefs < SPACE_UREFS_MAX)
+                        /* The notification carries a reference to the dead name
+                                 * (a send right's or a send-once right's alike). */
+                        if ((e->bits & (ENTRY_SEND | ENTRY_SEND_ONCE)) && e->urefs < SPACE_UREFS_MAX)
                                 e->urefs++;
                 }
                 send_int(r->notify, NOTIFY_DEAD_NAME, r->name);
@@ -145,6 +146,7 @@ bool notify_port_destroyed(Port *port) {
         port->receiver = NULL;
         port->receiver_name = 0;
         port->mscount = 0;
+        port->seqno = 0;
         port_set_remove(port);
         ipc_port_wake_receivers(port, RCV_PORT_DIED);
         k->dest = to;           /* the request's reference */
@@ -193,7 +195,7 @@ int notify_request(Space *space, SpaceEntry *e, int32_t variant, uint32_t sync, 
                 if (!notify)
                         return 0;
                 if (!p->active) {
-                        if ((e->bits & ENTRY_SEND) && e->urefs < SPACE_UREFS_MAX)
+                        if (e->urefs < SPACE_UREFS_MAX)
                                 e->urefs++;
                         send_int(notify, NOTIFY_DEAD_NAME, e->name);
                         return 0;

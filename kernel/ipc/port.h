@@ -21,6 +21,8 @@ enum {
 
 #define PORT_QLIMIT_DEFAULT 8u
 #define PORT_QLIMIT_MAX 1024u
+/* No count limit: the queue is bounded by its receiver's quotas (ipc.c). */
+#define PORT_QLIMIT_UNLIMITED UINT32_MAX
 
 /*
  * A port is a message queue owned by the broker.  The space holding its
@@ -52,7 +54,7 @@ struct Port {
         void *kobject;          /* the object a kernel port stands for */
         uint32_t receiver_name;
 
-        uint32_t qlimit;
+        uint32_t qlimit;        /* PORT_QLIMIT_UNLIMITED: bounded by the receiver's quotas */
         uint32_t msgcount;
         uint32_t seqno;
         uint32_t mscount;
@@ -78,6 +80,7 @@ struct Port {
         ListLink member_link;   /* in pset->members; on the destruction work list once dying */
         ListLink ready_link;    /* in pset->ready while the port has something */
 
+        uint64_t qbytes;        /* bytes of the queued messages (inline, with attachments) */
         Kmsg *transit;          /* the message carrying the receive right, if in transit */
         PortRequests *requests; /* notification requests, or NULL */
 };

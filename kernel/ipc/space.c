@@ -6,7 +6,8 @@
  * O(1): the index part of a name is a slot number.  A pointer-keyed map finds
  * the name a task already uses for a port, so send and receive rights to one
  * port share one name.  Send-once rights each get their own name and are not
- * in that map.  This module knows names and entries; what a right transition
+ * in that map.  Freed names are reused last (FIFO) and with a new
+ * generation (space.h).  This module knows names and entries; what a right transition
  * means for the port (counts, notifications) is kmsg.c's and ipc.c's.
  */
 
@@ -50,14 +51,54 @@ void space_free(Space *space) {
 
 /* space_lookup() - the entry @name denotes, or NULL. */
 SpaceEntry *space_lookup(Space *space, uint32_t name) {
-        uint32_t idx = name >> 8;
+        uint32_t idx = SPACE_NAME_INDEX(name);
         if (idx == 0 || idx >= space->n_slots)
                 return NULL;
         SpaceEntry *e = &space->entries[idx];
         return e->name == name && name != 0 ? e : NULL;
 }
 
+/*
+ * The FIFO of free slots: freed slots go to the tail, names come from the
+ * head, and slots never used yet go to the head, so a freed name rests as
+ * long as possible.
+ */
+static void free_push_head(Space *space, uint32_t idx) {
+        SpaceEntry *e = &space->entries[idx];
+        e->prev_free = 0;
+        e->next_free = space->free_head;
+        if (space->free_head)
+                space->entries[space->free_head].prev_free = idx;
+        else
+                space->free_tail = idx;
+        space->free_head = idx;
+}
+
+static void free_push_tail(Space *space, uint32_t idx) {
+        SpaceEntry *e = &space->entries[idx];
+        e->next_free = 0;
+        e->prev_free = space->free_tail;
+        if (space->free_tail)
+                space->entries[space->free_tail].next_free = idx;
+        else
+                space->free_head = idx;
+        space->free_tail = idx;
+}
+
+static void free_unlink(Space *space, uint32_t idx) {
+        SpaceEntry *e = &space->entries[idx];
+        if (e->prev_free)
+                space->entries[e->prev_free].next_free = e->next_free;
+        else
+                space->free_head = e->next_free;
+        if (e->next_free)
+                space->entries[e->next_free].prev_free = e->prev_free;
+        else
+                space->free_tail = e->prev_free;
+}
+
 static int space_grow(Space *space) {
+        /* Slot 0 is never used, so that no name is 0; one more than the quota. */
         uint32_t n = space->n_slots ? space->n_slots * 2 : 64;
         if (n > space->max_names + 1)
                 n = space->max_names + 1;
@@ -68,21 +109,36 @@ static int space_grow(Space *space) {
                 return -ENOMEM;
         for (uint32_t i = space->n_slots; i < n; i++)
                 e[i] = (SpaceEntry){ 0 };
-        /* Slot 0 is never used, so that no name is 0. Chain the new slots. */
-        uint32_t first = space->n_slots ? space->n_slots : 1;
-        for (uint32_t i = n - 1; i >= first; i--) {
-                e[i].next_free = space->free_head;
-                space->free_head = i;
-        }
         space->entries = e;
+        uint32_t first = space->n_slots ? space->n_slots : 1;
         space->n_slots = n;
+        for (uint32_t i = n - 1; i >= first; i--)
+                free_push_head(space, i);
+        return 0;
+}
+
+/* Take slot @idx (free) for @port under generation @gen. */
+static int space_take(Space *space, uint32_t idx, uint16_t gen, Port *port, uint32_t bits,
+                      SpaceEntry **entryp) {
+        SpaceEntry *e = &space->entries[idx];
+        uint32_t name = idx << SPACE_GEN_BITS | gen;
+        if (bits & (ENTRY_SEND | ENTRY_RECEIVE)) {
+                int r = ptrmap_put(&space->by_port, port, name);
+                if (r < 0)
+                        return r;
+        }
+        free_unlink(space, idx);
+        *e = (SpaceEntry){ .name = name, .bits = (uint8_t)bits, .gen = gen, .port = port };
+        e->urefs = (bits & (ENTRY_SEND | ENTRY_SEND_ONCE)) ? 1 : 0;
+        space->n_used++;
+        *entryp = e;
         return 0;
 }
 
 /**
  * space_alloc() - give @port a new name in @space
  * @port: takes over one reference the caller holds
- * @bits: the rights (ENTRY_*); urefs start at 1 for a send right
+ * @bits: the rights (ENTRY_*); urefs start at 1 for a send or send-once right
  * @entryp: out
  *
  * Send and receive rights are indexed by port; the caller must have checked
@@ -103,22 +159,33 @@ int space_alloc(Space *space, Port *port, uint32_t bits, SpaceEntry **entryp) {
                 }
         }
         uint32_t idx = space->free_head;
-        SpaceEntry *e = &space->entries[idx];
-        uint8_t gen = (uint8_t)(e->gen % 255u + 1u);
-        uint32_t name = idx << 8 | gen;
-        if (bits & (ENTRY_SEND | ENTRY_RECEIVE)) {
-                r = ptrmap_put(&space->by_port, port, name);
-                if (r < 0) {
-                        account_release(space->acct_task, space->acct_uid, ACCT_NAMES, 1);
-                        return r;
-                }
-        }
-        space->free_head = e->next_free;
-        *e = (SpaceEntry){ .name = name, .bits = (uint8_t)bits, .gen = gen, .port = port };
-        e->urefs = (bits & ENTRY_SEND) ? 1 : 0;
-        space->n_used++;
-        *entryp = e;
-        return 0;
+        uint16_t gen = (uint16_t)(space->entries[idx].gen % SPACE_GEN_MAX + 1u);
+        r = space_take(space, idx, gen, port, bits, entryp);
+        if (r < 0)
+                account_release(space->acct_task, space->acct_uid, ACCT_NAMES, 1);
+        return r;
+}
+
+/**
+ * space_alloc_name() - give @port the name @name again, if nobody took it since
+ *
+ * For a right that comes back to the task that gave it up (a message that
+ * could not be sent): @name is the name it had.  As space_alloc(), but
+ * the name is the same only if its slot is still free and was not handed
+ * out meanwhile; otherwise a new name is given.
+ */
+int space_alloc_name(Space *space, Port *port, uint32_t bits, uint32_t name, SpaceEntry **entryp) {
+        uint32_t idx = SPACE_NAME_INDEX(name);
+        if (idx == 0 || idx >= space->n_slots || space->entries[idx].name != 0 ||
+            space->entries[idx].gen != SPACE_NAME_GEN(name) || SPACE_NAME_GEN(name) == 0)
+                return space_alloc(space, port, bits, entryp);
+        if (space->n_used >= space->max_names ||
+            !account_charge(space->acct_task, space->acct_uid, ACCT_NAMES, 1))
+                return SPACE_E_NO_SPACE;
+        int r = space_take(space, idx, (uint16_t)SPACE_NAME_GEN(name), port, bits, entryp);
+        if (r < 0)
+                account_release(space->acct_task, space->acct_uid, ACCT_NAMES, 1);
+        return r;
 }
 
 /**
@@ -135,16 +202,15 @@ int space_index_port(Space *space, SpaceEntry *e) {
  * The caller has already done what releasing the rights means for the port.
  */
 void space_dealloc(Space *space, SpaceEntry *e) {
-        uint32_t idx = e->name >> 8;
+        uint32_t idx = SPACE_NAME_INDEX(e->name);
         uint32_t name;
         if (e->port && ptrmap_get(&space->by_port, e->port, &name) == 0 && name == e->name)
                 ptrmap_del(&space->by_port, e->port);
         port_unref(e->port);
-        uint8_t gen = e->gen;
+        uint16_t gen = e->gen;
         *e = (SpaceEntry){ 0 };
         e->gen = gen;
-        e->next_free = space->free_head;
-        space->free_head = idx;
+        free_push_tail(space, idx);
         space->n_used--;
         account_release(space->acct_task, space->acct_uid, ACCT_NAMES, 1);
 }
@@ -179,12 +245,12 @@ void space_validate(const Space *space) {
                 if (!e->name)
                         continue;
                 used++;
-                assert(e->name >> 8 == i);
+                assert(SPACE_NAME_INDEX(e->name) == i && SPACE_NAME_GEN(e->name) == e->gen);
                 assert(e->bits != 0);
                 assert(e->port);
                 if (e->bits & ENTRY_RECEIVE)
                         assert(e->port->receiver == space && e->port->receiver_name == e->name);
-                if (e->bits & (ENTRY_SEND | ENTRY_DEAD_NAME))
+                if (e->bits & (ENTRY_SEND | ENTRY_SEND_ONCE | ENTRY_DEAD_NAME))
                         assert(e->urefs > 0 && e->urefs <= SPACE_UREFS_MAX);
                 if (e->bits & (ENTRY_SEND | ENTRY_RECEIVE)) {
                         uint32_t name = 0;
@@ -193,4 +259,15 @@ void space_validate(const Space *space) {
         }
         assert(used == space->n_used);
         assert(space->by_port.n <= used);
+        /* Every other slot is in the FIFO of free slots, linked both ways. */
+        uint32_t n_free = 0, prev = 0;
+        for (uint32_t i = space->free_head; i; prev = i, i = space->entries[i].next_free) {
+                assert(i < space->n_slots && space->entries[i].name == 0);
+                assert(space->entries[i].prev_free == prev);
+                n_free++;
+        }
+        assert(space->free_tail == prev);
+        assert(space->n_slots == 0 || n_free == space->n_slots - 1 - used);
+        (void)n_free;
+        (void)prev;
 }

@@ -58,8 +58,11 @@ static int do_deallocate(Space *s, uint32_t name) {
                         notify_entry_dealloc(s, e);
                 }
         } else if (e->bits & ENTRY_SEND_ONCE) {
-                notify_sorights_dec(p, true);
-                notify_entry_dealloc(s, e);
+                /* A live send-once right is destroyed; a dead one loses a reference. */
+                if (p->active || --e->urefs == 0) {
+                        notify_sorights_dec(p, true);
+                        notify_entry_dealloc(s, e);
+                }
         }
         return KERN_SUCCESS;
 }
@@ -111,7 +114,7 @@ static int do_set_backlog(Space *s, uint32_t name, uint32_t backlog) {
         SpaceEntry *e = lookup_receive(s, name, &kr);
         if (!e)
                 return kr;
-        if (backlog > PORT_QLIMIT_MAX)
+        if (backlog > PORT_QLIMIT_MAX && backlog != PORT_QLIMIT_UNLIMITED)
                 return KERN_INVALID_VALUE;
         e->port->qlimit = backlog;
         ipc_admit_senders(e->port);
@@ -229,7 +232,7 @@ static int do_get_refs(Space *s, uint32_t name, uint32_t right, int32_t *refs) {
                 *refs = (type & ENTRY_SEND) ? (int32_t)e->urefs : 0;
                 return KERN_SUCCESS;
         case RIGHT_SEL_DEAD_NAME:
-                *refs = (type & ENTRY_DEAD_NAME) ? (int32_t)(e->urefs ? e->urefs : 1) : 0;
+                *refs = (type & ENTRY_DEAD_NAME) ? (int32_t)e->urefs : 0;
                 return KERN_SUCCESS;
         case RIGHT_SEL_RECEIVE:
                 *refs = !!(type & ENTRY_RECEIVE);
@@ -255,7 +258,10 @@ static int do_mod_refs(Space *s, uint32_t name, uint32_t right, int32_t delta) {
         case RIGHT_SEL_SEND:
         case RIGHT_SEL_DEAD_NAME: {
                 uint32_t need = right == RIGHT_SEL_SEND ? ENTRY_SEND : ENTRY_DEAD_NAME;
-                if (!(type & need) || !(e->bits & ENTRY_SEND))
+                /* The right whose references these are: a send right, or the
+                 * send or send-once right a dead name was. */
+                uint32_t held = e->bits & (ENTRY_SEND | ENTRY_SEND_ONCE);
+                if (!(type & need) || !held)
                         return KERN_INVALID_RIGHT;
                 int64_t v = (int64_t)e->urefs + delta;
                 if (v < 0)
@@ -264,8 +270,11 @@ static int do_mod_refs(Space *s, uint32_t name, uint32_t right, int32_t delta) {
                         return KERN_UREFS_OVERFLOW;
                 e->urefs = (uint16_t)v;
                 if (v == 0) {
-                        notify_srights_dec(p);
-                        e->bits &= ~ENTRY_SEND;
+                        if (held == ENTRY_SEND)
+                                notify_srights_dec(p);
+                        else
+                                notify_sorights_dec(p, false);
+                        e->bits &= ~held;
                         if (!e->bits)
                                 notify_entry_dealloc(s, e);
                 }

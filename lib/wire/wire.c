@@ -227,7 +227,8 @@ bool wire_item_next(WireItemIter *it, WireItem *item) {
  * Return: 0, SEND_MSG_TOO_SMALL (size below the header, not a multiple of 4,
  * not the framed length, or an item that overruns), SEND_TOO_LARGE (above
  * MSG_SIZE_MAX, more than WIRE_RIGHTS_MAX rights or WIRE_FDS_MAX descriptors,
- * a region above MSG_OOL_SIZE_MAX), SEND_INVALID_HEADER (unknown bits or a
+ * a region above MSG_OOL_SIZE_MAX), SEND_INVALID_HEADER (unknown bits -- the
+ * complex bit is not one: it is ignored and recomputed on receive -- or a
  * disposition the header cannot carry), SEND_INVALID_TYPE (unknown item type
  * or flags), SEND_INVALID_MEMORY (descriptor indices not 0, 1, 2... in order,
  * or an inline region outside the attachment).
@@ -243,7 +244,8 @@ int wire_msg_check(const uint8_t *msg, size_t len, size_t attach_len, WireMsgInf
         wire_msg_header_get(msg, &h);
         if (h.msg_size != len || (h.msg_size & 3u))
                 return SEND_MSG_TOO_SMALL;
-        if (h.msg_bits & ~0xffffu)
+        /* The complex bit of a received header may stay: the broker recomputes it. */
+        if (h.msg_bits & ~MSG_BITS_USER)
                 return SEND_INVALID_HEADER;
         tmp.remote_disp = MSG_BITS_REMOTE(h.msg_bits);
         tmp.local_disp = MSG_BITS_LOCAL(h.msg_bits);

@@ -136,9 +136,86 @@ START_TEST(test_client_sees_broker_exit) {
         ck_assert_int_eq(test_send_int(p, 1, 1, 0, 0, 0, 0), -ECONNRESET);
         machipc_disconnect();
         /* With no broker, connecting fails with a clear errno. */
-        ck_assert_int_eq(port_allocate(task_self(), &p), KERN_INVALID_TASK);
+        ck_assert_int_eq(port_allocate(task_self(), &p), -ENOENT);
         ck_assert_int_eq(machipc_connect(b.path), -ENOENT);
         rmdir(b.dir);
+}
+END_TEST
+
+/*
+ * Every call, whatever it is and whatever came before, reports an
+ * unreachable broker the same way: the negative errno of the connection.
+ */
+static void all_calls_say(int err) {
+        port_t p = PORT_NULL;
+        port_status_t st;
+        char *info = NULL;
+        semaphore_t sem;
+        vm_address_t a;
+        ck_assert_uint_eq(task_self(), PORT_NULL);
+        ck_assert_uint_eq(task_notify(), PORT_NULL);
+        ck_assert_uint_eq(mach_reply_port(), PORT_NULL);
+        ck_assert_int_eq(port_allocate(task_self(), &p), err);
+        ck_assert_int_eq(port_set_allocate(task_self(), &p), err);
+        ck_assert_int_eq(port_deallocate(task_self(), 0x401), err);
+        ck_assert_int_eq(port_status(task_self(), 0x401, &st), err);
+        ck_assert_int_eq(port_set_backlog(task_self(), 0x401, 1), err);
+        ck_assert_int_eq(task_get_bootstrap_port(task_self(), &p), err);
+        ck_assert_int_eq(machipc_set_bootstrap_port(0x401), err);
+        ck_assert_int_eq(machipc_broker_info(&info, NULL), err);
+        ck_assert_int_eq(semaphore_create(task_self(), &sem, 0), err);
+        ck_assert_int_eq(semaphore_signal(0x401), err);
+        ck_assert_int_eq(machipc_shm_create(4096, &p), err);
+        ck_assert_int_eq(netname_look_up(PORT_NULL, NULL, "echo", &p), err);
+        ck_assert_int_eq(netname_check_in(PORT_NULL, "echo", PORT_NULL, 0x401), err);
+        ck_assert_uint_eq(p, PORT_NULL);        /* out-parameters untouched on failure */
+        ck_assert_int_eq(test_send_int(0x401, 1, 1, 0, 0, 0, 0), err);
+        ck_assert_int_eq(test_recv_int(0x401, NULL, NULL, NULL, RCV_TIMEOUT, 0), err);
+        msg_header_t h = { .msg_size = sizeof(h), .msg_remote_port = 0x401 };
+        ck_assert_int_eq(msg_rpc(&h, 0, sizeof(h), 0, 0), err);
+        /* Local memory needs no broker. */
+        ck_assert_int_eq(vm_allocate(task_self(), &a, 4096, 1), KERN_SUCCESS);
+        ck_assert_int_eq(vm_deallocate(task_self(), a, 4096), KERN_SUCCESS);
+}
+
+START_TEST(test_unreachable_broker_one_rule) {
+        /* Nothing at the path: -ENOENT from every call, each trying again. */
+        char dir[] = "/tmp/machipc-test-XXXXXX";
+        ck_assert_ptr_nonnull(mkdtemp(dir));
+        char path[128];
+        snprintf(path, sizeof(path), "%s/socket", dir);
+        setenv(MACHIPC_SOCKET_ENV, path, 1);
+        machipc_disconnect();
+        all_calls_say(-ENOENT);
+        /* A socket nobody listens on (a broker that crashed): -ECONNREFUSED. */
+        int fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        strcpy(sa.sun_path, path);
+        ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+        close(fd);
+        all_calls_say(-ECONNREFUSED);
+        unlink(path);
+        rmdir(dir);
+
+        /* A broker that goes away: -ECONNRESET, whichever call notices first. */
+        for (int order = 0; order < 2; order++) {
+                TestBroker b;
+                test_broker_spawn(&b, NULL);
+                ck_assert_int_eq(machipc_connect(b.path), 0);
+                port_t p;
+                ck_assert_int_eq(port_allocate(task_self(), &p), 0);
+                kill(b.pid, SIGTERM);
+                ck_assert_int_eq(test_wait(b.pid), 0);
+                if (order == 0)
+                        ck_assert_int_eq(test_recv_int(p, NULL, NULL, NULL, 0, 0), -ECONNRESET);
+                else
+                        ck_assert_int_eq(port_status(task_self(), p, &(port_status_t){ 0 }), -ECONNRESET);
+                all_calls_say(-ECONNRESET);
+                /* Until the task lets go; then it is a new task looking for a broker. */
+                machipc_disconnect();
+                all_calls_say(-ENOENT);
+                rmdir(b.dir);
+        }
 }
 END_TEST
 
@@ -427,6 +504,7 @@ int main(void) {
         ADD_TEST(plain, test_refuses_live_broker_replaces_stale);
         ADD_TEST(plain, test_sigint_clean_exit);
         ADD_TEST(plain, test_client_sees_broker_exit);
+        ADD_TEST(plain, test_unreachable_broker_one_rule);
         ADD_TEST(plain, test_task_limit);
         ADD_TEST(plain, test_name_quota);
         suite_add_tcase(s, plain);

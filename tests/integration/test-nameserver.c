@@ -26,13 +26,17 @@ START_TEST(test_check_in_look_up_check_out) {
         port_t p, q, found;
         ck_assert_int_eq(port_allocate(task_self(), &p), 0);
         ck_assert_int_eq(port_allocate(task_self(), &q), 0);
+        found = 0x1234;
         ck_assert_int_eq(netname_look_up(PORT_NULL, NULL, "svc", &found), NETNAME_NOT_CHECKED_IN);
+        ck_assert_uint_eq(found, 0x1234);       /* written only on success */
         ck_assert_int_eq(netname_check_in(PORT_NULL, "svc", p, p), NETNAME_SUCCESS);
         ck_assert_int_eq(netname_check_in(PORT_NULL, "svc", q, q), NETNAME_NAME_IN_USE);
         ck_assert_int_eq(netname_look_up(PORT_NULL, NULL, "svc", &found), NETNAME_SUCCESS);
         ck_assert_uint_eq(found, p);    /* our own port: the same name */
         ck_assert_int_eq(netname_look_up(PORT_NULL, "localhost", "svc", &found), NETNAME_SUCCESS);
+        found = 0x1234;
         ck_assert_int_eq(netname_look_up(PORT_NULL, "elsewhere", "svc", &found), NETNAME_NO_SUCH_HOST);
+        ck_assert_uint_eq(found, 0x1234);
         ck_assert_int_eq(netname_check_out(PORT_NULL, "svc", q), NETNAME_NOT_YOURS);
         ck_assert_int_eq(netname_check_out(PORT_NULL, "svc", p), NETNAME_SUCCESS);
         ck_assert_int_eq(netname_check_out(PORT_NULL, "svc", p), NETNAME_NOT_CHECKED_IN);
@@ -128,6 +132,12 @@ START_TEST(test_echo_demo_binaries) {
         ck_assert_int_eq(run_client("--count 200 calc 2 + 2", out, sizeof(out)), 0);
         ck_assert_int_eq(run_client("bogus", out, sizeof(out)), 2);
         ck_assert_int_eq(run_client("--wait 50 --name nobody echo x 2>/dev/null", out, sizeof(out)), 1);
+        /* MACHIPC_DEBUG=1 traces an RPC by the request it sent, then what came back. */
+        setenv("MACHIPC_DEBUG", "1", 1);
+        int st = run_client("echo traced 2>&1 >/dev/null | grep 'rpc id=500 '", out, sizeof(out));
+        unsetenv("MACHIPC_DEBUG");
+        ck_assert_msg(st == 0, "no trace of the request: %s", out);
+        ck_assert_msg(strstr(out, "-> success; received id=600 ") != NULL, "trace: %s", out);
         ck_assert_int_eq(test_stop(echo), 0);
         /* The server checked out on its way down. */
         port_t found;

@@ -279,6 +279,115 @@ START_TEST(test_fd_passing) {
 }
 END_TEST
 
+/*
+ * Regions of every kind and descriptors in one message, in any order: small
+ * regions travel in the frame, large ones as memfds, and neither may be
+ * paired with the other's descriptors.  Sent by another task.
+ */
+typedef struct {
+        msg_header_t head;
+        msg_type_t t1;
+        msg_ool_t small1;       /* in the frame */
+        msg_type_t t2;
+        int32_t fd1;
+        int32_t pad2;
+        msg_type_t t3;
+        msg_ool_t big;          /* a memfd */
+        msg_ool_t small2;       /* in the frame */
+        msg_type_t t4;
+        int32_t fd2;
+        int32_t fd3;
+        msg_type_t t5;
+        msg_ool_t small3;
+        msg_type_t t6;
+        uint64_t sums[4];
+} MixedMsg;
+
+#define MIX_SMALL1 100
+#define MIX_BIG (300u << 10)
+#define MIX_SMALL2 4096
+#define MIX_SMALL3 (20u << 10)
+
+static int mixed_sender(void *arg) {
+        (void)arg;
+        port_t boot = test_bootstrap_lookup();
+        int pfd[2][2];
+        if (pipe(pfd[0]) < 0 || pipe(pfd[1]) < 0)
+                return 1;
+        static uint8_t s1[MIX_SMALL1], s2[MIX_SMALL2], s3[MIX_SMALL3];
+        vm_address_t big;
+        if (vm_allocate(task_self(), &big, MIX_BIG, 1) != 0)
+                return 2;
+        fill(s1, sizeof(s1), 1);
+        fill(s2, sizeof(s2), 2);
+        fill(s3, sizeof(s3), 3);
+        fill((void *)big, MIX_BIG, 4);
+        MixedMsg m;
+        memset(&m, 0, sizeof(m));
+        msg_type_init(&m.t1, MSG_TYPE_MEMORY, 1);
+        m.small1 = (msg_ool_t){ (uintptr_t)s1, sizeof(s1) };
+        msg_type_init(&m.t2, MSG_TYPE_FD, 1);
+        m.fd1 = pfd[0][1];
+        msg_type_init(&m.t3, MSG_TYPE_MEMORY, 2);
+        m.t3.msg_type_flags = MSG_TYPE_FLAG_DEALLOCATE;
+        m.big = (msg_ool_t){ big, MIX_BIG };
+        m.small2 = (msg_ool_t){ (uintptr_t)s2, sizeof(s2) };
+        msg_type_init(&m.t4, MSG_TYPE_FD, 2);
+        m.fd2 = pfd[1][1];
+        m.fd3 = pfd[0][1];
+        msg_type_init(&m.t5, MSG_TYPE_MEMORY, 1);
+        m.small3 = (msg_ool_t){ (uintptr_t)s3, sizeof(s3) };
+        msg_type_init(&m.t6, MSG_TYPE_INTEGER_64, 4);
+        m.sums[0] = fnv(s1, sizeof(s1));
+        m.sums[1] = fnv((void *)big, MIX_BIG);
+        m.sums[2] = fnv(s2, sizeof(s2));
+        m.sums[3] = fnv(s3, sizeof(s3));
+        m.head.msg_size = sizeof(m);
+        m.head.msg_remote_port = boot;
+        msg_return_t r = msg_send(&m.head, 0, 0);
+        if (r != 0)
+                return 10;
+        /* The receiver writes its tag into each pipe it got. */
+        char c[3] = { 0 };
+        if (read(pfd[0][0], &c[0], 1) != 1 || read(pfd[1][0], &c[1], 1) != 1 ||
+            read(pfd[0][0], &c[2], 1) != 1)
+                return 11;
+        return c[0] == 'a' && c[1] == 'b' && c[2] == 'c' ? 0 : 12;
+}
+
+START_TEST(test_mixed_regions_and_descriptors) {
+        port_t boot = test_bootstrap_serve();
+        pid_t pid = test_fork(mixed_sender, NULL);
+        MixedMsg m;
+        memset(&m, 0, sizeof(m));
+        m.head.msg_size = sizeof(m);
+        m.head.msg_local_port = boot;
+        ck_assert_int_eq(msg_receive(&m.head, RCV_TIMEOUT, 20000), 0);
+        ck_assert_uint_eq(m.small1.size, MIX_SMALL1);
+        ck_assert_uint_eq(m.big.size, MIX_BIG);
+        ck_assert_uint_eq(m.small2.size, MIX_SMALL2);
+        ck_assert_uint_eq(m.small3.size, MIX_SMALL3);
+        ck_assert(fnv((void *)(uintptr_t)m.small1.address, MIX_SMALL1) == m.sums[0]);
+        ck_assert(fnv((void *)(uintptr_t)m.big.address, MIX_BIG) == m.sums[1]);
+        ck_assert(fnv((void *)(uintptr_t)m.small2.address, MIX_SMALL2) == m.sums[2]);
+        ck_assert(fnv((void *)(uintptr_t)m.small3.address, MIX_SMALL3) == m.sums[3]);
+        ck_assert_int_ge(m.fd1, 0);
+        ck_assert_int_ge(m.fd2, 0);
+        ck_assert_int_ge(m.fd3, 0);
+        ck_assert_int_eq(write(m.fd1, "a", 1), 1);
+        ck_assert_int_eq(write(m.fd2, "b", 1), 1);
+        ck_assert_int_eq(write(m.fd3, "c", 1), 1);
+        ck_assert_int_eq(test_wait(pid), 0);
+        close(m.fd1);
+        close(m.fd2);
+        close(m.fd3);
+        vm_deallocate(task_self(), m.small1.address, m.small1.size);
+        vm_deallocate(task_self(), m.big.address, m.big.size);
+        vm_deallocate(task_self(), m.small2.address, m.small2.size);
+        vm_deallocate(task_self(), m.small3.address, m.small3.size);
+}
+END_TEST
+
 START_TEST(test_too_large_closes_descriptors) {
         port_t p = new_port();
         vm_address_t a;
@@ -430,6 +539,7 @@ int main(void) {
         ADD_TEST(tc, test_failed_send_keeps_region);
         ADD_TEST(tc, test_vm_pool_reuse);
         ADD_TEST(tc, test_fd_passing);
+        ADD_TEST(tc, test_mixed_regions_and_descriptors);
         ADD_TEST(tc, test_too_large_closes_descriptors);
         ADD_TEST(tc, test_sigkill_mid_transfer);
         ADD_TEST(tc, test_forged_descriptors_rejected);

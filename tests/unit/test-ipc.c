@@ -121,6 +121,85 @@ START_TEST(test_space_names) {
 }
 END_TEST
 
+static void drop_port(Space *s, uint32_t name) {
+        SpaceEntry *e = space_lookup(s, name);
+        Port *p = e->port;
+        p->receiver = NULL;
+        ipc_port_destroy(p);
+        space_dealloc(s, e);
+}
+
+/*
+ * The guarantee of doc/api.md: a deallocated name denotes nothing until its
+ * slot has been handed out SPACE_GEN_MAX more times; slots never used go
+ * first, freed ones are reused oldest first.
+ */
+START_TEST(test_space_name_reuse) {
+        Space *s;
+        ck_assert_int_eq(space_new(&s, NULL, 8), 0);
+        uint32_t first = new_port(s), second = new_port(s);
+        drop_port(s, first);
+        /* The 6 slots never used come before the freed one. */
+        uint32_t fresh[6];
+        for (int i = 0; i < 6; i++) {
+                fresh[i] = new_port(s);
+                ck_assert_uint_ne(SPACE_NAME_INDEX(fresh[i]), SPACE_NAME_INDEX(first));
+        }
+        /* Full table (8 names): the freed slot now, with the next generation. */
+        uint32_t again = new_port(s);
+        ck_assert_uint_eq(SPACE_NAME_INDEX(again), SPACE_NAME_INDEX(first));
+        ck_assert_uint_eq(SPACE_NAME_GEN(again), SPACE_NAME_GEN(first) + 1);
+        ck_assert_ptr_null(space_lookup(s, first));
+        /* Oldest first: free second, then a fresh one; second's slot comes back first. */
+        drop_port(s, second);
+        drop_port(s, fresh[0]);
+        uint32_t x = new_port(s), y = new_port(s);
+        ck_assert_uint_eq(SPACE_NAME_INDEX(x), SPACE_NAME_INDEX(second));
+        ck_assert_uint_eq(SPACE_NAME_INDEX(y), SPACE_NAME_INDEX(fresh[0]));
+        /* One slot cycled: its old name comes back only after SPACE_GEN_MAX allocations. */
+        uint32_t name = x;
+        for (uint32_t i = 1; i <= SPACE_GEN_MAX; i++) {
+                drop_port(s, name);
+                name = new_port(s);
+                ck_assert_uint_eq(SPACE_NAME_INDEX(name), SPACE_NAME_INDEX(x));
+                if (i < SPACE_GEN_MAX)
+                        ck_assert_uint_ne(name, x);
+                space_validate(s);
+        }
+        ck_assert_uint_eq(name, x);
+        ipc_space_terminate(s);
+        space_free(s);
+}
+END_TEST
+
+/* space_alloc_name(): the old name if its slot is still free, else a new one. */
+START_TEST(test_space_alloc_name) {
+        uint32_t a = new_port(A);
+        Port *p = space_lookup(A, a)->port;
+        port_ref(p);
+        space_dealloc(A, space_lookup(A, a));
+        SpaceEntry *e;
+        ck_assert_int_eq(space_alloc_name(A, p, ENTRY_RECEIVE, a, &e), 0);
+        ck_assert_uint_eq(e->name, a);
+        space_validate(A);
+        /* Taken meanwhile (by the next generation of the slot): a new name. */
+        port_ref(p);
+        space_dealloc(A, e);
+        Space *s = A;
+        uint32_t n_free = s->n_slots - 1 - s->n_used;
+        uint32_t taken[1024];
+        for (uint32_t i = 0; i < n_free; i++)
+                taken[i] = new_port(A);
+        ck_assert_ptr_null(space_lookup(A, a));
+        ck_assert_int_eq(space_alloc_name(A, p, ENTRY_RECEIVE, a, &e), 0);
+        ck_assert_uint_ne(e->name, a);
+        p->receiver = A;
+        p->receiver_name = e->name;
+        (void)taken;
+        space_validate(A);
+}
+END_TEST
+
 START_TEST(test_space_quota) {
         Space *s;
         ck_assert_int_eq(space_new(&s, NULL, 3), 0);
@@ -355,6 +434,8 @@ int main(void) {
         tcase_add_checked_fixture(tc, setup, teardown);
         tcase_add_test(tc, test_ptrmap);
         tcase_add_test(tc, test_space_names);
+        tcase_add_test(tc, test_space_name_reuse);
+        tcase_add_test(tc, test_space_alloc_name);
         tcase_add_test(tc, test_space_quota);
         tcase_add_test(tc, test_send_coalesces);
         tcase_add_test(tc, test_failed_copyin_moves_nothing);

@@ -10,9 +10,17 @@
 extern "C" {
 #endif
 
-/* Queue limits. */
+/*
+ * Queue limits.  A backlog counts messages: 0 (rendezvous) to
+ * PORT_BACKLOG_MAX, as Mach's qlimit (XNU's MACH_PORT_QLIMIT_MAX is 1,024
+ * too; GNU Mach's 16).  PORT_BACKLOG_UNLIMITED sets no count: the queue is
+ * bounded only by the receiving task's quotas of messages and bytes
+ * (machipcd --limit task.messages / task.bytes); a sender meets a full
+ * queue only there.
+ */
 #define PORT_BACKLOG_DEFAULT 8u
 #define PORT_BACKLOG_MAX 1024u
+#define PORT_BACKLOG_UNLIMITED 0xffffffffu
 
 /* Right kinds a name can denote (bits of port_type_t). */
 typedef uint32_t port_type_t;
@@ -103,7 +111,7 @@ MACHIPC_EXPORT kern_return_t port_status(port_t task, port_t name, port_status_t
 /**
  * port_set_backlog() - set a port's queue limit
  * @task, @name: the task must hold the receive right
- * @backlog: 0 (rendezvous) to PORT_BACKLOG_MAX
+ * @backlog: 0 (rendezvous) to PORT_BACKLOG_MAX, or PORT_BACKLOG_UNLIMITED
  *
  * Return: KERN_SUCCESS, KERN_INVALID_NAME, KERN_INVALID_RIGHT,
  * KERN_INVALID_VALUE, KERN_INVALID_TASK, -errno.

@@ -1,0 +1,22 @@
+#!/bin/sh
+# check-docs.sh SRCDIR - the documentation says what the tree does.
+#   - README's dependency list is exactly what setup.sh installs.
+set -eu
+src=$1
+fail=0
+
+pkgs_setup=$(sed -n 's/^PACKAGES=(\(.*\))$/\1/p' "$src/setup.sh" | tr ' ' '\n' | sed '/^$/d' | sort)
+pkgs_readme=$(sed -n 's/^Dependencies, all from Debian: `\([^`]*\)`.*/\1/p' "$src/README.md" | tr ' ' '\n' | sed '/^$/d' | sort)
+if [ -z "$pkgs_setup" ] || [ -z "$pkgs_readme" ]; then
+        echo "cannot find the package lists (setup.sh PACKAGES=(...), README 'Dependencies, all from Debian: \`...\`')"
+        exit 1
+fi
+if [ "$pkgs_setup" != "$pkgs_readme" ]; then
+        echo "README's dependencies differ from setup.sh's:"
+        printf '%s\n' "$pkgs_setup" > "${TMPDIR:-/tmp}/deps.setup.$$"
+        printf '%s\n' "$pkgs_readme" > "${TMPDIR:-/tmp}/deps.readme.$$"
+        diff "${TMPDIR:-/tmp}/deps.setup.$$" "${TMPDIR:-/tmp}/deps.readme.$$" || true
+        rm -f "${TMPDIR:-/tmp}/deps.setup.$$" "${TMPDIR:-/tmp}/deps.readme.$$"
+        fail=1
+fi
+exit $fail

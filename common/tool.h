@@ -23,6 +23,9 @@ static inline int tool_connect(const char *prog) {
         fprintf(stderr, "%s: cannot connect to machipcd at %s: %s%s\n", prog, path, machipc_strerror(r),
                 r == -ENOENT || r == -ECONNREFUSED
                         ? " (is machipcd running? if it was started with -s PATH, set $MACHIPC_SOCKET=PATH)"
+                : r == -EPERM
+                        ? " (the socket, its directory or the process behind it belongs to another user,"
+                          " or others can write to the directory: not trusted)"
                         : "");
         return -1;
 }

@@ -19,12 +19,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 #include "broker.h"
+#include "info.h"
 #include "ipc/ipc.h"
 #include "ipc/kmsg.h"
 #include "kobject/kobject.h"
@@ -51,14 +53,21 @@ static int prepare_dir(const char *sock) {
                 log_error("cannot create %s: %s", dir, strerror(errno));
                 return r;
         }
-        if (stat(dir, &st) < 0) {
+        if (lstat(dir, &st) < 0) {
                 int r = -errno;
                 log_error("cannot stat %s: %s", dir, strerror(errno));
                 return r;
         }
-        if (st.st_uid != getuid() && getuid() != 0) {
+        /* Another user's directory could hold another user's socket: refuse it, as
+         * root too (clients refuse such a broker as well). */
+        if (!S_ISDIR(st.st_mode) || st.st_uid != getuid()) {
                 log_error("%s belongs to uid %u, not to us; refusing to use it", dir,
                           (unsigned)st.st_uid);
+                return -EPERM;
+        }
+        if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+                log_error("%s can be written by others (mode %03o); refusing to use it", dir,
+                          (unsigned)(st.st_mode & 0777));
                 return -EPERM;
         }
         return 0;
@@ -71,13 +80,38 @@ static void broker_on_signal(evutil_socket_t sig, short what, void *userdata) {
         event_base_loopbreak(b->base);
 }
 
+/* Out of descriptors: stop accepting for a while, and say so at most every 10 s. */
+static void broker_accept_pause(Broker *b, int err) {
+        time_t now = time(NULL);
+        b->fd_refused++;
+        if (now - b->fd_warned >= 10) {
+                log_warn("accept: %s (%llu time(s) since the last warning); pausing new connections",
+                         strerror(err), (unsigned long long)b->fd_refused);
+                b->fd_warned = now;
+                b->fd_refused = 0;
+        }
+        event_del(b->ev_listen);
+        struct timeval tv = { .tv_sec = 0, .tv_usec = 100000 };
+        evtimer_add(b->ev_accept_again, &tv);
+}
+
+static void broker_on_accept_again(evutil_socket_t fd, short what, void *userdata) {
+        Broker *b = userdata;
+        (void)fd;
+        (void)what;
+        event_add(b->ev_listen, NULL);
+}
+
 static void broker_on_accept(evutil_socket_t fd, short what, void *userdata) {
         Broker *b = userdata;
         (void)what;
         for (int i = 0; i < 16; i++) {
                 int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
                 if (cfd < 0) {
-                        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+                        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                                broker_accept_pause(b, errno);
+                        else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+                                 errno != ECONNABORTED)
                                 log_warn("accept: %s, ignoring", strerror(errno));
                         break;
                 }
@@ -104,10 +138,14 @@ static void broker_on_accept(evutil_socket_t fd, short what, void *userdata) {
                 int buf = 4 << 20;
                 setsockopt(cfd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
                 Peer *p;
-                if (peer_new(&p, b, cfd, cred.pid, cred.uid, cred.gid) < 0) {
+                int r = peer_new(&p, b, cfd, cred.pid, cred.uid, cred.gid);
+                if (r == -EUSERS)
+                        log_info("uid %u has all the tasks it may, refusing pid %d", (unsigned)cred.uid,
+                                 (int)cred.pid);
+                else if (r == -ENOMEM)
                         log_warn("out of memory accepting pid %d, ignoring", (int)cred.pid);
+                if (r < 0)
                         continue;
-                }
                 list_add_tail(&b->peers, &p->link);
                 b->n_peers++;
         }
@@ -174,7 +212,8 @@ static int broker_listen(Broker *b) {
                 return r;
         }
         b->ev_listen = event_new(b->base, b->listen_fd, EV_READ | EV_PERSIST, broker_on_accept, b);
-        if (!b->ev_listen || event_add(b->ev_listen, NULL) < 0)
+        b->ev_accept_again = evtimer_new(b->base, broker_on_accept_again, b);
+        if (!b->ev_listen || !b->ev_accept_again || event_add(b->ev_listen, NULL) < 0)
                 return -ENOMEM;
         return 0;
 }
@@ -186,75 +225,8 @@ static void broker_settle_instance(void) {
         broker_settle(broker_instance);
 }
 
-static const char *type_word(uint32_t type) {
-        static const char *const words[] = { "", "send", "receive", "send+receive", "send-once" };
-        if (type & ENTRY_PORT_SET)
-                return "port-set";
-        if (type & ENTRY_DEAD_NAME)
-                return "dead-name";
-        return type < 5 ? words[type] : "?";
-}
-
-/*
- * The broker's state for machipcctl, one record per line (doc/api.md,
- * "machipcctl"): "broker", then per task a "task" line, a "port" line per
- * receive right, port set and kernel port, and a "right" line per name.
- */
-static char *broker_info(size_t *lenp) {
-        Broker *b = broker_instance;
-        char *buf = NULL;
-        size_t len = 0;
-        FILE *f = open_memstream(&buf, &len);
-        if (!f)
-                return NULL;
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        uint64_t up = (uint64_t)(now.tv_sec - b->started.tv_sec) * 1000u +
-                      (uint64_t)((now.tv_nsec - b->started.tv_nsec) / 1000000);
-        fprintf(f, "broker version %s pid %d uid %u tasks %u ports %llu sent %llu received %llu "
-                   "notifications %llu circular %llu uptime_ms %llu\n",
-                MACHIPC_VERSION, (int)getpid(), (unsigned)b->uid, b->n_peers,
-                (unsigned long long)port_count(), (unsigned long long)ipc_stats.sent,
-                (unsigned long long)ipc_stats.received, (unsigned long long)ipc_stats.notifications,
-                (unsigned long long)ipc_stats.circular, (unsigned long long)up);
-        for (ListLink *l = b->peers.next; l != &b->peers; l = l->next) {
-                Peer *p = list_entry(l, Peer, link);
-                if (!p->ready)
-                        continue;
-                Space *s = p->task.space;
-                fprintf(f, "task id %u pid %d uid %u gid %u names %u calls %u\n", p->id, (int)p->pid,
-                        (unsigned)p->uid, (unsigned)p->gid, s->n_used, p->n_reqs);
-                Port *kp = p->task.kernel_port;
-                fprintf(f, "port id %llu task 0 name 0 kind kernel of %u queued 0 backlog 0 send %u "
-                           "sendonce %u blocked 0 receivers 0 set 0\n",
-                        (unsigned long long)kp->id, p->id, kp->n_srights, kp->n_sorights);
-                for (uint32_t i = 1; i < s->n_slots; i++) {
-                        SpaceEntry *e = &s->entries[i];
-                        if (!e->name)
-                                continue;
-                        Port *q = e->port;
-                        uint32_t type = space_entry_type(e);
-                        if (e->bits & (ENTRY_RECEIVE | ENTRY_PORT_SET)) {
-                                uint32_t n_recv = 0;
-                                for (ListLink *r = q->receivers.next; r != &q->receivers; r = r->next)
-                                        n_recv++;
-                                fprintf(f, "port id %llu task %u name %#x kind %s of 0 queued %u backlog %u "
-                                           "send %u sendonce %u blocked %u receivers %u set %llu\n",
-                                        (unsigned long long)q->id, p->id, e->name,
-                                        q->is_set ? "set" : "port", q->msgcount, q->qlimit, q->n_srights,
-                                        q->n_sorights, q->n_senders, n_recv,
-                                        (unsigned long long)(q->pset ? q->pset->id : 0));
-                        }
-                        fprintf(f, "right task %u name %#x port %llu type %s urefs %u\n", p->id, e->name,
-                                (unsigned long long)q->id, type_word(type), e->urefs);
-                }
-        }
-        if (fclose(f) != 0) {
-                free(buf);
-                return NULL;
-        }
-        *lenp = len;
-        return buf;
+static size_t broker_info_page(uint32_t cursor[2], char *buf, size_t size, bool *done) {
+        return info_page(broker_instance, cursor, buf, size, done);
 }
 
 /**
@@ -278,6 +250,8 @@ int broker_new(Broker **brokerp, const BrokerConfig *config) {
         list_init(&b->uid_accounts);
         if (!b->config.max_tasks)
                 b->config.max_tasks = BROKER_TASKS_DEFAULT;
+        if (!b->config.handshake_timeout_ms)
+                b->config.handshake_timeout_ms = PEER_HANDSHAKE_TIMEOUT_MS;
         r = wire_socket_path(config->socket_path, path, sizeof(path));
         if (r < 0) {
                 log_error("socket path too long");
@@ -295,9 +269,16 @@ int broker_new(Broker **brokerp, const BrokerConfig *config) {
         }
         sprintf(b->lock_path, "%s.lock", path);
         kobject_setup();
+        /* Descriptors in flight in the whole broker at most: the rest of its
+         * descriptor budget is for sockets.  Read once: main() raised it already. */
+        struct rlimit rl;
+        if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+                ipc_stats.fds_budget = 1u << 20;
+        else
+                ipc_stats.fds_budget = rl.rlim_cur > 4096 ? rl.rlim_cur / 2 : rl.rlim_cur / 4;
         semaphore_setup(b->base, broker_settle_instance);
         broker_instance = b;
-        kobject_set_info(broker_info);
+        kobject_set_info(broker_info_page);
         clock_gettime(CLOCK_MONOTONIC, &b->started);
         b->ev_sigterm = evsignal_new(b->base, SIGTERM, broker_on_signal, b);
         b->ev_sigint = evsignal_new(b->base, SIGINT, broker_on_signal, b);
@@ -348,6 +329,8 @@ Broker *broker_free(Broker *b) {
         kobject_deinit();
         if (b->ev_listen)
                 event_free(b->ev_listen);
+        if (b->ev_accept_again)
+                event_free(b->ev_accept_again);
         if (b->ev_sigterm)
                 event_free(b->ev_sigterm);
         if (b->ev_sigint)

@@ -18,6 +18,7 @@ typedef struct {
         const char *socket_path;        /* NULL: $MACHIPC_SOCKET, else the default */
         int ready_fd;                   /* -1: none */
         uint32_t max_tasks;             /* connected tasks, all uids */
+        uint32_t handshake_timeout_ms;  /* 0: PEER_HANDSHAKE_TIMEOUT_MS */
         gid_t allow_group;              /* (gid_t)-1: only the broker's uid may connect */
         Limits task_limits;             /* per task */
         Limits uid_limits;              /* per uid, all its tasks together */
@@ -31,6 +32,9 @@ typedef struct Broker {
         int lock_fd;
         int listen_fd;
         struct event *ev_listen;
+        struct event *ev_accept_again;  /* out of descriptors: accept again later */
+        time_t fd_warned;               /* when we last said we were out of descriptors */
+        uint64_t fd_refused;            /* connections refused for that since */
         struct event *ev_sigterm;
         struct event *ev_sigint;
         ListLink peers;

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include "broker.h"
+#include "peer.h"
 #include "util/log.h"
 
 #ifndef MACHIPC_VERSION
@@ -29,16 +30,19 @@ static void help(void) {
                "      --max-tasks=N      connected tasks at most, all uids (default %u)\n"
                "      --max-names=N      names per task at most (same as --limit task.names=N)\n"
                "      --limit=SCOPE.KEY=N  a quota; SCOPE is task or uid, KEY one of names,\n"
-               "                         messages, bytes, fds, ool_bytes; for task also\n"
-               "                         unread_bytes, for uid also tasks\n"
+               "                         messages, bytes, fds, ool_bytes, kernel_messages,\n"
+               "                         kernel_bytes; for task also unread_bytes, for uid\n"
+               "                         also tasks\n"
                "                         (defaults in doc/security.md)\n"
                "      --allow-group=GID  let tasks of group GID connect too (socket 0660)\n"
+               "      --handshake-timeout=MS  close a connection that has not said hello\n"
+               "                         within MS milliseconds (default %u)\n"
                "  -v, --verbose          log more (repeat for debug)\n"
                "  -q, --quiet            log errors only\n"
                "  -h, --help             show this help\n"
                "      --version          show the version\n\n"
                "Stops cleanly on SIGTERM or SIGINT (exit status 0).\n",
-               BROKER_TASKS_DEFAULT);
+               BROKER_TASKS_DEFAULT, PEER_HANDSHAKE_TIMEOUT_MS);
 }
 
 static int parse_uint(const char *s, uint32_t *out) {
@@ -52,7 +56,8 @@ static int parse_uint(const char *s, uint32_t *out) {
 }
 
 static int parse_argv(int argc, char **argv, BrokerConfig *cfg) {
-        enum { OPT_VERSION = 0x100, OPT_READY_FD, OPT_MAX_TASKS, OPT_MAX_NAMES, OPT_LIMIT, OPT_GROUP };
+        enum { OPT_VERSION = 0x100, OPT_READY_FD, OPT_MAX_TASKS, OPT_MAX_NAMES, OPT_LIMIT, OPT_GROUP,
+               OPT_HANDSHAKE };
         static const struct option options[] = {
                 { "socket", required_argument, NULL, 's' },
                 { "ready-fd", required_argument, NULL, OPT_READY_FD },
@@ -60,6 +65,7 @@ static int parse_argv(int argc, char **argv, BrokerConfig *cfg) {
                 { "max-names", required_argument, NULL, OPT_MAX_NAMES },
                 { "limit", required_argument, NULL, OPT_LIMIT },
                 { "allow-group", required_argument, NULL, OPT_GROUP },
+                { "handshake-timeout", required_argument, NULL, OPT_HANDSHAKE },
                 { "verbose", no_argument, NULL, 'v' },
                 { "quiet", no_argument, NULL, 'q' },
                 { "help", no_argument, NULL, 'h' },
@@ -103,6 +109,13 @@ static int parse_argv(int argc, char **argv, BrokerConfig *cfg) {
                                 return -EINVAL;
                         }
                         cfg->allow_group = strcmp(optarg, "0") == 0 ? 0 : (gid_t)v;
+                        break;
+                case OPT_HANDSHAKE:
+                        if (parse_uint(optarg, &v) < 0) {
+                                fprintf(stderr, "machipcd: invalid --handshake-timeout: %s\n", optarg);
+                                return -EINVAL;
+                        }
+                        cfg->handshake_timeout_ms = v;
                         break;
                 case 'v':
                         level = level < LOG_LEVEL_DEBUG ? level + 1 : level;

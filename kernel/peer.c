@@ -17,7 +17,11 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
+#include <stddef.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include "broker.h"
 #include "ipc/ipc.h"
@@ -33,15 +37,85 @@
 static void peer_on_read(evutil_socket_t fd, short what, void *userdata);
 static void peer_on_write(evutil_socket_t fd, short what, void *userdata);
 
+static void peer_on_gone(evutil_socket_t fd, short what, void *userdata) {
+        Peer *peer = userdata;
+        (void)fd;
+        (void)what;
+        peer_kill(peer, "its process is gone");
+        broker_settle(peer->broker);
+}
+
+static void peer_on_hello_timeout(evutil_socket_t fd, short what, void *userdata) {
+        Peer *peer = userdata;
+        (void)fd;
+        (void)what;
+        peer_kill(peer, "no handshake in time");
+        broker_settle(peer->broker);
+}
+
+/*
+ * A process's end should end its task even if its socket stays open: a
+ * task can hide its own connection in a message (a socket that carries it,
+ * say), so the broker would never see EOF.  Watch the process itself.
+ */
+static int pidfd_open_(pid_t pid) {
+#ifdef SYS_pidfd_open
+        return (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+        (void)pid;
+        errno = ENOSYS;
+        return -1;
+#endif
+}
+
 /**
  * peer_new() - a task that connected; it has no space until its handshake
  * @fd: the accepted socket; taken, closed on failure too
  *
- * Return: 0 or -ENOMEM.
+ * The connection counts in its uid's "tasks" from now on, so connections
+ * that never say hello are limited like tasks (and closed after
+ * --handshake-timeout).
+ * Return: 0, -EUSERS (its uid has all the tasks it may: @fd is answered
+ * with a refusal and closed), -ESRCH (its process is already gone), -ENOMEM.
  */
 int peer_new(Peer **peerp, Broker *broker, int fd, pid_t pid, uid_t uid, gid_t gid) {
+        BrokerConfig *cfg = &broker->config;
+        Account *acct = account_uid_get(&broker->uid_accounts, &cfg->uid_limits, uid);
+        if (!acct) {
+                close(fd);
+                return -ENOMEM;
+        }
+        if (!account_charge(NULL, acct, ACCT_TASKS, 1)) {
+                /* Answer the hello it is sending, so that it can say why, and hang up.
+                 * Read its hello first: closing a socket with unread data would reset
+                 * the connection before our answer is read. */
+                uint8_t frame[WIRE_HDR_SIZE + WIRE_HELLO_REPLY_SIZE];
+                for (int i = 0; i < 4 && recv(fd, frame, sizeof(frame), MSG_DONTWAIT) > 0; i++)
+                        ;
+                WireHeader h = { .size = sizeof(frame), .op = WIRE_OP_HELLO | WIRE_OP_REPLY, .serial = 1 };
+                WireHelloReply rep = { .status = KERN_RESOURCE_SHORTAGE, .major = WIRE_VERSION_MAJOR,
+                                       .minor = WIRE_VERSION_MINOR };
+                wire_header_encode(frame, &h);
+                wire_hello_reply_encode(frame + WIRE_HDR_SIZE, &rep);
+                ssize_t n = send(fd, frame, sizeof(frame), MSG_DONTWAIT | MSG_NOSIGNAL);
+                (void)n;
+                close(fd);
+                account_unref(acct);
+                return -EUSERS;
+        }
+        int pidfd = pidfd_open_(pid);
+        if (pidfd < 0 && errno == ESRCH) {
+                account_release(NULL, acct, ACCT_TASKS, 1);
+                account_unref(acct);
+                close(fd);
+                return -ESRCH;
+        }
         Peer *p = calloc(1, sizeof(*p));
         if (!p) {
+                account_release(NULL, acct, ACCT_TASKS, 1);
+                account_unref(acct);
+                if (pidfd >= 0)
+                        close(pidfd);
                 close(fd);
                 return -ENOMEM;
         }
@@ -50,17 +124,38 @@ int peer_new(Peer **peerp, Broker *broker, int fd, pid_t pid, uid_t uid, gid_t g
         p->pid = pid;
         p->uid = uid;
         p->gid = gid;
+        p->acct_uid = acct;
+        p->pidfd = pidfd;
         list_init(&p->reqs);
         list_init(&p->free_reqs);
         list_init(&p->task.semaphores);
         list_init(&p->link);
         connection_init(&p->conn, fd);
-        p->conn.outq_max = broker->config.task_limits.max[ACCT_UNREAD];
+        p->conn.outq_max = cfg->task_limits.max[ACCT_UNREAD];
         event_assign(&p->ev_read, broker->base, fd, EV_READ | EV_PERSIST, peer_on_read, p);
         event_assign(&p->ev_write, broker->base, fd, EV_WRITE | EV_PERSIST, peer_on_write, p);
         event_add(&p->ev_read, NULL);
+        if (pidfd >= 0) {
+                event_assign(&p->ev_gone, broker->base, pidfd, EV_READ, peer_on_gone, p);
+                event_add(&p->ev_gone, NULL);
+        }
+        uint32_t ms = cfg->handshake_timeout_ms;
+        struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
+        evtimer_assign(&p->ev_hello, broker->base, peer_on_hello_timeout, p);
+        evtimer_add(&p->ev_hello, &tv);
         *peerp = p;
         return 0;
+}
+
+static void peer_unwatch(Peer *peer) {
+        if (event_initialized(&peer->ev_read))
+                event_del(&peer->ev_read);
+        if (event_initialized(&peer->ev_write))
+                event_del(&peer->ev_write);
+        if (event_initialized(&peer->ev_gone))
+                event_del(&peer->ev_gone);
+        if (event_initialized(&peer->ev_hello))
+                event_del(&peer->ev_hello);
 }
 
 static void req_disarm(PeerReq *r) {
@@ -96,15 +191,14 @@ void peer_free(Peer *peer) {
         }
         if (peer->task.space) {
                 ipc_space_terminate(peer->task.space);
-                if (peer->charged_task)
-                        account_release(NULL, peer->task.space->acct_uid, ACCT_TASKS, 1);
                 space_free(peer->task.space);
         }
         peer->task.notify_port = port_unref(peer->task.notify_port);
-        if (event_initialized(&peer->ev_read))
-                event_del(&peer->ev_read);
-        if (event_initialized(&peer->ev_write))
-                event_del(&peer->ev_write);
+        peer_unwatch(peer);
+        if (peer->pidfd >= 0)
+                close(peer->pidfd);
+        account_release(NULL, peer->acct_uid, ACCT_TASKS, 1);
+        peer->acct_uid = account_unref(peer->acct_uid);
         connection_deinit(&peer->conn);
         if (list_linked(&peer->link)) {
                 list_del(&peer->link);
@@ -122,8 +216,7 @@ void peer_kill(Peer *peer, const char *why) {
                 return;
         peer->dead = true;
         log_debug("task %u (pid %d): %s", peer->id, (int)peer->pid, why);
-        event_del(&peer->ev_read);
-        event_del(&peer->ev_write);
+        peer_unwatch(peer);
         list_del(&peer->link);
         list_add_tail(&peer->broker->zombies, &peer->link);
 }
@@ -354,21 +447,35 @@ static int send_precheck(Peer *peer, const uint8_t *msg, uint32_t option, uint32
         return SEND_TIMED_OUT;
 }
 
-/*
- * Descriptors in flight in the whole broker at most (the rest of its
- * descriptor budget is for sockets).  The limit is raised once at start-up
- * and never changes after, so it is read once rather than per message.
- */
-static uint64_t peer_fds_budget(void) {
-        static uint64_t budget;
-        if (!budget) {
-                struct rlimit rl;
-                if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
-                        budget = 1u << 20;
-                else
-                        budget = rl.rlim_cur > 4096 ? rl.rlim_cur / 2 : rl.rlim_cur / 4;
+/* Is @fd a connection to this broker (either end)? */
+static bool fd_is_ours(const Broker *b, int fd) {
+        struct stat st;
+        if (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode))
+                return false;
+        struct sockaddr_un sa;
+        for (int peer = 0; peer < 2; peer++) {
+                socklen_t len = sizeof(sa);
+                memset(&sa, 0, sizeof(sa));
+                int r = peer ? getpeername(fd, (struct sockaddr *)&sa, &len)
+                             : getsockname(fd, (struct sockaddr *)&sa, &len);
+                if (r == 0 && sa.sun_family == AF_UNIX && len > offsetof(struct sockaddr_un, sun_path) &&
+                    strncmp(sa.sun_path, b->socket_path, sizeof(sa.sun_path)) == 0)
+                        return true;
         }
-        return budget;
+        return false;
+}
+
+/*
+ * A descriptor that is a connection to the broker would keep that
+ * connection open from inside the broker's own queues (a task sending its
+ * socket to its own port, then exiting, would never be reclaimed by EOF).
+ * No task needs to pass one: refused.
+ */
+static int check_fds_not_ours(const Broker *b, const int *fds, uint32_t n_fds) {
+        for (uint32_t i = 0; i < n_fds; i++)
+                if (fd_is_ours(b, fds[i]))
+                        return SEND_INVALID_MEMORY;
+        return 0;
 }
 
 /* @fds, @n_fds: the frame's descriptors; taken (consumed or closed). */
@@ -423,7 +530,9 @@ static void peer_msg(Peer *peer, uint32_t serial, const uint8_t *body, size_t le
                 st = SEND_INVALID_MEMORY;       /* descriptors the items do not account for */
         if (st == 0 && n_fds)
                 st = kmsg_check_fds(msg, size, fds, n_fds);
-        if (st == 0 && n_fds && ipc_stats.fds_in_flight + n_fds > peer_fds_budget())
+        if (st == 0 && n_fds)
+                st = check_fds_not_ours(peer->broker, fds, n_fds);
+        if (st == 0 && n_fds && !ipc_fds_room(n_fds))
                 st = SEND_NO_BUFFER;
         if (st == 0)
                 st = send_precheck(peer, msg, q.option, q.send_timeout);
@@ -478,8 +587,8 @@ static void peer_reply_port(Peer *peer, uint32_t serial) {
                         port_unref(p);
                         status = r == SPACE_E_NO_SPACE ? KERN_NO_SPACE : KERN_RESOURCE_SHORTAGE;
                 } else {
-                        p->receiver = peer->task.space;
-                        p->receiver_name = name = e->name;
+                        ipc_port_set_receiver(p, peer->task.space, e->name);
+                        name = e->name;
                 }
         }
         uint8_t *b = frame_body(peer);
@@ -512,20 +621,7 @@ static int peer_hello(Peer *peer, uint32_t serial, const uint8_t *body, size_t l
                         return -ENOMEM;
                 if (account_new(&peer->task.space->acct_task, &cfg->task_limits, peer->uid) < 0)
                         return -ENOMEM;
-                peer->task.space->acct_uid = account_uid_get(&peer->broker->uid_accounts, &cfg->uid_limits,
-                                                        peer->uid);
-                if (!peer->task.space->acct_uid)
-                        return -ENOMEM;
-                if (!account_charge(NULL, peer->task.space->acct_uid, ACCT_TASKS, 1)) {
-                        /* Too many tasks of this uid: say so, then hang up. */
-                        rep.status = KERN_RESOURCE_SHORTAGE;
-                        uint8_t *b = frame_body(peer);
-                        wire_hello_reply_encode(b, &rep);
-                        frame_end(peer, WIRE_OP_HELLO | WIRE_OP_REPLY, serial, WIRE_HELLO_REPLY_SIZE);
-                        peer_kill(peer, "too many tasks for its uid");
-                        return 0;
-                }
-                peer->charged_task = true;
+                peer->task.space->acct_uid = account_ref(peer->acct_uid);
                 if (port_new_kobject(&kp, KOBJECT_TASK, &peer->task) < 0)
                         return -ENOMEM;
                 peer->task.kernel_port = kp;
@@ -536,8 +632,8 @@ static int peer_hello(Peer *peer, uint32_t serial, const uint8_t *body, size_t l
                         port_unref(np);
                         return -ENOMEM;
                 }
-                np->receiver = peer->task.space;
-                np->receiver_name = peer->notify_name = e->name;
+                ipc_port_set_receiver(np, peer->task.space, e->name);
+                peer->notify_name = e->name;
                 peer->task.notify_port = port_ref(np);
                 peer->self_name = grant_send(peer->task.space, kp);
                 Port *bp = kobject_bootstrap();
@@ -550,6 +646,7 @@ static int peer_hello(Peer *peer, uint32_t serial, const uint8_t *body, size_t l
                 rep.max_msg_size = MSG_SIZE_MAX;
                 peer->ready = true;
         }
+        evtimer_del(&peer->ev_hello);
         uint8_t *b = frame_body(peer);
         wire_hello_reply_encode(b, &rep);
         frame_end(peer, WIRE_OP_HELLO | WIRE_OP_REPLY, serial, WIRE_HELLO_REPLY_SIZE);

@@ -43,11 +43,14 @@ struct Peer {
         Connection conn;
         struct event ev_read;
         struct event ev_write;
+        struct event ev_gone;   /* its process exited (pidfd readable) */
+        struct event ev_hello;  /* handshake deadline */
+        int pidfd;              /* -1: not watched (no pidfd on this kernel) */
         pid_t pid;
         uid_t uid;
         gid_t gid;
+        Account *acct_uid;      /* its uid's account: counts it in "tasks" from accept on */
         bool ready;             /* handshake done */
-        bool charged_task;      /* counted in its uid's tasks */
         bool dead;
         Task task;              /* its space and kernel objects */
         uint32_t self_name;
@@ -56,6 +59,9 @@ struct Peer {
         ListLink free_reqs;
         uint32_t n_reqs;
 };
+
+/* Milliseconds a connection may take to say hello before it is closed (--handshake-timeout). */
+#define PEER_HANDSHAKE_TIMEOUT_MS 5000u
 
 int peer_new(Peer **peerp, Broker *broker, int fd, pid_t pid, uid_t uid, gid_t gid);
 void peer_free(Peer *peer);

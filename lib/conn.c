@@ -160,17 +160,18 @@ static int conn_hello_locked(int fd) {
         wire_header_encode(out, &h);
         wire_hello_encode(out + WIRE_HDR_SIZE, &m);
         struct iovec iov = { out, sizeof(out) };
-        if (send_all(fd, &iov, 1, NULL, 0) < 0)
-                return -errno;
+        /* A broker that refuses us answers and hangs up, maybe before our hello
+         * is sent: read its answer even if the send failed. */
+        int sent_err = send_all(fd, &iov, 1, NULL, 0) < 0 ? -errno : 0;
         uint8_t in[WIRE_HDR_SIZE + WIRE_HELLO_REPLY_SIZE + 1];
         int fds[WIRE_FDS_MAX];
         uint32_t n_fds;
         ssize_t n = recv_frame(fd, in, sizeof(in), fds, &n_fds);
         if (n < 0)
-                return -errno;
+                return sent_err ? sent_err : -errno;
         close_all(fds, n_fds);
         if (n == 0)
-                return -ECONNRESET;
+                return sent_err ? sent_err : -ECONNRESET;
         WireHeader rh;
         WireHelloReply rep;
         if (wire_header_decode(in, (size_t)n, &rh) < 0 || rh.op != (WIRE_OP_HELLO | WIRE_OP_REPLY) ||
@@ -187,10 +188,36 @@ static int conn_hello_locked(int fd) {
         return 0;
 }
 
+/*
+ * Is the broker at @path the one we mean?  Another user must not be able to
+ * stand in for it: e.g. create /tmp/machipc-$UID before us and run a broker
+ * of its own there.  So: its directory and socket belong to one user and
+ * nobody else can write to the directory; the process that listens runs as
+ * that user; and for the default path that user is us (or root).  An
+ * explicit path ($MACHIPC_SOCKET, machipc_connect(path)) may name another
+ * user's broker (machipcd --allow-group).
+ */
+static int conn_check_broker(int fd, bool explicit_path, uid_t dir_owner) {
+        struct ucred cred;
+        socklen_t cl = sizeof(cred);
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0)
+                return -errno;
+        if (cred.uid != dir_owner)
+                return -EPERM;
+        if (!explicit_path && dir_owner != getuid() && dir_owner != 0)
+                return -EPERM;
+        return 0;
+}
+
 static int conn_connect_locked(const char *path_override) {
         char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        int r = wire_socket_path(path_override, path, sizeof(path));
+        bool explicit_path = false;
+        uid_t dir_owner = 0;
+        int r = wire_socket_path_ex(path_override, path, sizeof(path), &explicit_path);
+        if (r < 0)
+                return r;
+        r = wire_socket_dir_check(path, &dir_owner);
         if (r < 0)
                 return r;
         strcpy(sa.sun_path, path);
@@ -204,6 +231,11 @@ static int conn_connect_locked(const char *path_override) {
                 return -errno;
         if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
                 r = -errno;
+                close(fd);
+                return r;
+        }
+        r = conn_check_broker(fd, explicit_path, dir_owner);
+        if (r < 0) {
                 close(fd);
                 return r;
         }

@@ -270,3 +270,52 @@ msg_return_t msg_rpc(msg_header_t *h, msg_option_t option, msg_size_t rcv_size,
                 reply_port_discard(reply);
         return r;
 }
+
+/* Give up one right a received message named. */
+static void destroy_right(port_t name, uint32_t kind) {
+        if (name == PORT_NULL || name == PORT_DEAD)
+                return;
+        if (kind == MSG_TYPE_PORT_RECEIVE)
+                port_mod_refs(task_self(), name, PORT_RIGHT_RECEIVE, -1);
+        else
+                port_deallocate(task_self(), name);
+}
+
+void msg_destroy(msg_header_t *h) {
+        if (!h || h->msg_size < sizeof(*h))
+                return;
+        destroy_right(h->msg_remote_port, MSG_BITS_REMOTE(h->msg_bits));
+        h->msg_remote_port = PORT_NULL;
+        uint8_t *msg = (uint8_t *)h;
+        WireItemIter it;
+        WireItem item;
+        wire_item_iter_init(&it, msg, h->msg_size);
+        while (wire_item_next(&it, &item)) {
+                if (item.offset + (uint64_t)item.bytes > h->msg_size)
+                        break;
+                for (uint32_t j = 0; j < item.number; j++) {
+                        uint8_t *e = msg + item.offset + (size_t)j * wire_type_size(item.name);
+                        if (item.name >= MSG_TYPE_MOVE_RECEIVE && item.name <= MSG_TYPE_MAKE_SEND_ONCE) {
+                                port_t name;
+                                memcpy(&name, e, 4);
+                                destroy_right(name, item.name);
+                                name = PORT_NULL;
+                                memcpy(e, &name, 4);
+                        } else if (item.name == MSG_TYPE_MEMORY) {
+                                msg_ool_t o;
+                                memcpy(&o, e, sizeof(o));
+                                if (o.address)
+                                        vm_deallocate(PORT_NULL, o.address, o.size);
+                                o.address = 0;
+                                memcpy(e, &o, sizeof(o));
+                        } else if (item.name == MSG_TYPE_FD) {
+                                int32_t fd;
+                                memcpy(&fd, e, 4);
+                                if (fd >= 0)
+                                        close(fd);
+                                fd = -1;
+                                memcpy(e, &fd, 4);
+                        }
+                }
+        }
+}

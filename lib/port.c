@@ -340,35 +340,32 @@ kern_return_t port_request_notification(port_t task, port_t name, int32_t varian
 int machipc_broker_info(char **text, size_t *len) {
         if (!text)
                 return -EINVAL;
-        char *buf = NULL;
-        uint32_t have = 0, total = 0;
-        int r;
-        do {
-                int32_t res[2];
-                uint32_t args[1] = { have }, bytes = 0;
-                char *chunk = malloc(KCALL_INFO_CHUNK);
-                if (!chunk) {
-                        free(buf);
-                        return -ENOMEM;
-                }
-                r = kcall_data(task_self(), KCALL_BROKER_INFO, args, 1, res, 2, chunk, KCALL_INFO_CHUNK,
+        char *buf = NULL, *chunk = malloc(KCALL_INFO_CHUNK);
+        size_t have = 0;
+        uint32_t cursor[2] = { 0, 0 };
+        int r = chunk ? 0 : -ENOMEM;
+        /* Page by page: each request costs the broker a bounded amount of work. */
+        for (int32_t done = 0; r == 0 && !done;) {
+                int32_t res[4];
+                uint32_t bytes = 0;
+                r = kcall_data(task_self(), KCALL_BROKER_INFO, cursor, 2, res, 4, chunk, KCALL_INFO_CHUNK,
                                &bytes);
-                if (r == 0) {
-                        total = (uint32_t)res[1];
-                        char *nb = realloc(buf, (size_t)have + bytes + 1);
-                        if (!nb) {
-                                r = -ENOMEM;
-                        } else {
-                                buf = nb;
-                                memcpy(buf + have, chunk, bytes);
-                                have += bytes;
-                                buf[have] = '\0';
-                                if (bytes == 0 && have < total)
-                                        r = -EPROTO;    /* the state shrank under us */
-                        }
+                if (r != 0)
+                        break;
+                done = res[1];
+                cursor[0] = (uint32_t)res[2];
+                cursor[1] = (uint32_t)res[3];
+                char *nb = realloc(buf, have + bytes + 1);
+                if (!nb) {
+                        r = -ENOMEM;
+                        break;
                 }
-                free(chunk);
-        } while (r == 0 && have < total);
+                buf = nb;
+                memcpy(buf + have, chunk, bytes);
+                have += bytes;
+                buf[have] = '\0';
+        }
+        free(chunk);
         if (r != 0) {
                 free(buf);
                 return r;

@@ -21,6 +21,10 @@ kern_return_t semaphore_create(port_t task, semaphore_t *sem, int32_t value) {
                 return KERN_INVALID_ARGUMENT;
         port_t right = PORT_NULL;
         int r = kcall(task, KCALL_SEMAPHORE_CREATE, args, 1, res, 1, 0, 0, &right);
+        /* Made, but our name space had no room for its right: the semaphore,
+         * which nobody can name, is gone already. */
+        if (r == 0 && right == PORT_NULL)
+                return KERN_NO_SPACE;
         if (r == 0)
                 *sem = right;
         return r;

@@ -580,7 +580,11 @@ kern_return_t machipc_shm_create(vm_size_t size, port_t *object) {
                 return kr;
         if (!wire_item_next(&it, &item) || item.number != 1)
                 return -EPROTO;
-        memcpy(object, b.bytes + item.offset, 4);
+        port_t right;
+        memcpy(&right, b.bytes + item.offset, 4);
+        if (right == PORT_NULL)
+                return KERN_NO_SPACE;   /* no room for its name: the region is gone already */
+        *object = right;
         return KERN_SUCCESS;
 }
 

@@ -34,15 +34,18 @@ static const Result *find_in(const Result *set, int n, const char *name) {
         return NULL;
 }
 
+enum { MEDIAN, VALUE, P99 };
+
 /* @a / @b within each run (both figures from the same run), then the median across runs. */
-static double ratio(const char *a, const char *b, bool value) {
+static double ratio(const char *a, const char *b, int what) {
         double r[16];
         int n = 0;
         for (int run = 0; run < opt.runs; run++) {
                 const Result *x = find_in(all_runs[run], all_n[run], a), *y = find_in(all_runs[run], all_n[run], b);
                 if (!x || !y)
                         return -1;
-                double p = value ? x->value : x->median_us, q = value ? y->value : y->median_us;
+                double p = what == VALUE ? x->value : what == P99 ? x->p99_us : x->median_us;
+                double q = what == VALUE ? y->value : what == P99 ? y->p99_us : y->median_us;
                 if (q <= 0)
                         return -1;
                 r[n++] = p / q;
@@ -62,17 +65,25 @@ typedef struct {
 
 static void report(void) {
         Ratio ratios[] = {
-                { "rpc_64B / relay_64B (median)", ratio("rpc_64B", "relay_64B", false), 1.25, true },
-                { "dbus_64B / rpc_64B (median)", ratio("dbus_64B", "rpc_64B", false), 2.0, false },
-                { "one-way 1 sender / relay stream", ratio("oneway_64B_1sender", "relay_stream_64B_1sender", true), 0.5, false },
-                { "one-way 4 senders / relay stream", ratio("oneway_64B_4senders", "relay_stream_64B_4senders", true), 0.5, false },
-                { "ool move 1 GiB handoff / memcpy 1 GiB", ratio("ool_move_1GiB_handoff", "memcpy_1GiB", false), 0.02, true },
-                { "inline 1 GiB / ool move 1 GiB (end to end)", ratio("inline_1GiB_end_to_end", "ool_move_1GiB_end_to_end", false), 2.0, false },
-                { "ool move 64 MiB handoff / memcpy 64 MiB", ratio("ool_move_64MiB_handoff", "memcpy_64MiB", false), 0.02, true },
-                { "inline 64 MiB / ool move 64 MiB (end to end)", ratio("inline_64MiB_end_to_end", "ool_move_64MiB_end_to_end", false), 2.0, false },
-                { "rpc with 1000 idle tasks / none", ratio("rpc_64B_1000_idle_tasks", "rpc_64B_base", false), 1.1, true },
-                { "rpc with 10^6 ports / none", ratio("rpc_64B_1000000_ports", "rpc_64B_base", false), 1.1, true },
-                { "rpc with 10^5 ports / none", ratio("rpc_64B_100000_ports", "rpc_64B_base", false), 1.1, true },
+                { "rpc_64B / relay_64B (median)", ratio("rpc_64B", "relay_64B", MEDIAN), 1.25, true },
+                { "dbus_64B / rpc_64B (median)", ratio("dbus_64B", "rpc_64B", MEDIAN), 2.0, false },
+                { "one-way 1 sender / relay stream", ratio("oneway_64B_1sender", "relay_stream_64B_1sender", VALUE), 0.5, false },
+                { "one-way 4 senders / relay stream", ratio("oneway_64B_4senders", "relay_stream_64B_4senders", VALUE), 0.5, false },
+                { "ool move 1 GiB handoff / memcpy 1 GiB", ratio("ool_move_1GiB_handoff", "memcpy_1GiB", MEDIAN), 0.02, true },
+                { "inline 1 GiB / ool move 1 GiB (end to end)", ratio("inline_1GiB_end_to_end", "ool_move_1GiB_end_to_end", MEDIAN), 2.0, false },
+                { "ool move 64 MiB handoff / memcpy 64 MiB", ratio("ool_move_64MiB_handoff", "memcpy_64MiB", MEDIAN), 0.02, true },
+                { "inline 64 MiB / ool move 64 MiB (end to end)", ratio("inline_64MiB_end_to_end", "ool_move_64MiB_end_to_end", MEDIAN), 2.0, false },
+                { "rpc with 1000 idle tasks / none", ratio("rpc_64B_1000_idle_tasks", "rpc_64B_base", MEDIAN), 1.1, true },
+                { "rpc with 10^6 ports / none", ratio("rpc_64B_1000000_ports", "rpc_64B_base", MEDIAN), 1.1, true },
+                { "rpc with 10^5 ports / none", ratio("rpc_64B_100000_ports", "rpc_64B_base", MEDIAN), 1.1, true },
+                { "p99 beside a CPU spinner / idle", ratio("hostile_spinner", "hostile_idle", P99), 2.0, true },
+                { "p99 beside fair RPCs / idle", ratio("hostile_fair_rpcs", "hostile_idle", P99), 2.0, true },
+                { "p99 under unread kernel replies / idle", ratio("hostile_kernel_replies", "hostile_idle", P99), 2.0, true },
+                { "p99 under unread notifications / idle", ratio("hostile_notifications", "hostile_idle", P99), 2.0, true },
+                { "p99 under reply descriptors / idle", ratio("hostile_reply_fds", "hostile_idle", P99), 2.0, true },
+                { "p99 under transit chains / idle", ratio("hostile_transit_chain", "hostile_idle", P99), 2.0, true },
+                { "p99 under paged broker info / idle", ratio("hostile_broker_info", "hostile_idle", P99), 2.0, true },
+                { "p99 under silent connections / idle", ratio("hostile_silent_connections", "hostile_idle", P99), 2.0, true },
         };
         int n = sizeof(ratios) / sizeof(ratios[0]);
         const Result *mp = find("broker_bytes_per_idle_port"), *mt = find("broker_bytes_per_idle_task");
@@ -131,7 +142,8 @@ static void usage(void) {
                "  --runs N        repeat everything N times (max 16) and report each figure's median\n"
                "  --iterations N  round trips per latency measurement (default 5000, quick 1500)\n"
                "  --broker PATH   the machipcd to start (default: the one built beside this program)\n"
-               "  --only LIST     comma-separated sections: rpc,floors,dbus,oneway,ool,scale,textbook\n");
+               "  --only LIST     comma-separated sections: rpc,floors,dbus,oneway,ool,scale,textbook,\n"
+               "                  hostile\n");
 }
 
 static bool want(const char *only, const char *section) {
@@ -225,6 +237,8 @@ int main(int argc, char **argv) {
                 bench_scale();
         if (want(only, "textbook"))
                 bench_textbook();
+        if (want(only, "hostile"))
+                bench_hostile();
         stop_broker();
         memcpy(all_runs[run], results, sizeof(results));
         all_n[run] = n_results;

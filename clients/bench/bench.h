@@ -105,3 +105,4 @@ void bench_relay_stream(int senders);
 void bench_ool(size_t size);
 void bench_scale(void);
 void bench_textbook(void);
+void bench_hostile(void);

@@ -29,6 +29,10 @@ typedef struct {
 typedef struct {
         Record *r;
         size_t n;
+        size_t cap;
+        /* The "right" records, ordered by port id, so a port's holders are found by search. */
+        const Record **by_port;
+        size_t n_rights;
 } Records;
 
 static const char *get(const Record *r, const char *key) {
@@ -40,6 +44,23 @@ static const char *get(const Record *r, const char *key) {
 
 static unsigned long long num(const Record *r, const char *key) {
         return strtoull(get(r, key), NULL, 0);
+}
+
+static int cmp_port(const void *a, const void *b) {
+        unsigned long long x = num(*(const Record *const *)a, "port"), y = num(*(const Record *const *)b, "port");
+        return x < y ? -1 : x > y;
+}
+
+/* Index the rights by port: n log n once, instead of a scan of every record per port. */
+static int index_rights(Records *rs) {
+        rs->by_port = malloc((rs->n ? rs->n : 1) * sizeof(*rs->by_port));
+        if (!rs->by_port)
+                return -ENOMEM;
+        for (size_t i = 0; i < rs->n; i++)
+                if (strcmp(rs->r[i].type, "right") == 0)
+                        rs->by_port[rs->n_rights++] = &rs->r[i];
+        qsort(rs->by_port, rs->n_rights, sizeof(*rs->by_port), cmp_port);
+        return 0;
 }
 
 static int parse(char *text, Records *out) {
@@ -59,23 +80,35 @@ static int parse(char *text, Records *out) {
                         rec.val[rec.n] = v;
                         rec.n++;
                 }
-                Record *nr = realloc(out->r, (out->n + 1) * sizeof(*nr));
-                if (!nr)
-                        return -ENOMEM;
-                out->r = nr;
+                if (out->n == out->cap) {
+                        size_t cap = out->cap ? out->cap * 2 : 256;
+                        Record *nr = realloc(out->r, cap * sizeof(*nr));
+                        if (!nr)
+                                return -ENOMEM;
+                        out->r = nr;
+                        out->cap = cap;
+                }
                 out->r[out->n++] = rec;
         }
-        return 0;
+        return index_rights(out);
 }
 
 /* Tasks holding send (or send-once) rights to port @id, comma-separated. */
 static void holders(const Records *rs, const char *id, const char *kind, char *buf, size_t size) {
         size_t len = 0;
         buf[0] = '\0';
-        for (size_t i = 0; i < rs->n; i++) {
-                const Record *r = &rs->r[i];
-                if (strcmp(r->type, "right") != 0 || strcmp(get(r, "port"), id) != 0)
-                        continue;
+        /* The first right to port @id, then its neighbours in port order. */
+        unsigned long long want = strtoull(id, NULL, 0);
+        size_t lo = 0, hi = rs->n_rights;
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (num(rs->by_port[mid], "port") < want)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        for (size_t i = lo; i < rs->n_rights && num(rs->by_port[i], "port") == want; i++) {
+                const Record *r = rs->by_port[i];
                 const char *t = get(r, "type");
                 if (!strstr(t, kind) || (strcmp(kind, "send") == 0 && strstr(t, "send-once")))
                         continue;
@@ -283,6 +316,7 @@ int main(int argc, char **argv) {
                 if (!strcmp(what, "rights"))
                         print_rights(&rs);
         }
+        free(rs.by_port);
         free(rs.r);
         free(text);
         return 0;

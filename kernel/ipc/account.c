@@ -14,13 +14,15 @@
 #include <string.h>
 #include "account.h"
 
-static const char *const keys[ACCT_N] = { "names", "messages", "bytes", "fds", "ool_bytes", "tasks",
-                                          "unread_bytes" };
+static const char *const keys[ACCT_N] = { "names", "messages", "bytes", "fds", "ool_bytes",
+                                          "kernel_messages", "kernel_bytes", "tasks", "unread_bytes" };
 
 /* limits_defaults() - the documented defaults (doc/security.md). */
 void limits_defaults(Limits *task, Limits *uid) {
-        static const uint64_t t[ACCT_N] = { 65536, 4096, 64ull << 20, 1024, 4ull << 30, 1, 8ull << 20 };
-        static const uint64_t u[ACCT_N] = { 262144, 16384, 256ull << 20, 4096, 16ull << 30, 256, 0 };
+        static const uint64_t t[ACCT_N] = { 65536, 4096, 64ull << 20, 1024, 4ull << 30,
+                                            16384, 16ull << 20, 1, 8ull << 20 };
+        static const uint64_t u[ACCT_N] = { 262144, 16384, 256ull << 20, 4096, 16ull << 30,
+                                            65536, 64ull << 20, 256, 0 };
         memcpy(task->max, t, sizeof(t));
         memcpy(uid->max, u, sizeof(u));
 }
@@ -122,6 +124,26 @@ bool account_charge(Account *task, Account *uid, int what, uint64_t amount) {
         if (uid)
                 uid->used[what] += amount;
         return true;
+}
+
+/*
+ * account_charge_force() - count @amount even past the limits
+ *
+ * For what the broker cannot refuse once it is due (a notification, the
+ * reply of a call already made).  The debt is bounded by whoever let it be
+ * promised: every way to promise such a message checks account_full() first.
+ */
+void account_charge_force(Account *task, Account *uid, int what, uint64_t amount) {
+        if (task)
+                task->used[what] += amount;
+        if (uid)
+                uid->used[what] += amount;
+}
+
+/* account_full() - is either account at or past its limit of @what? */
+bool account_full(const Account *task, const Account *uid, int what) {
+        return (task && task->used[what] >= task->limits->max[what]) ||
+               (uid && uid->used[what] >= uid->limits->max[what]);
 }
 
 void account_release(Account *task, Account *uid, int what, uint64_t amount) {

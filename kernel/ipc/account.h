@@ -13,7 +13,11 @@ enum {
         ACCT_BYTES,             /* their inline bytes (message and attachment) */
         ACCT_FDS,               /* descriptors they carry */
         ACCT_OOL,               /* bytes of out-of-line regions they carry */
-        ACCT_TASKS,             /* connected tasks (per uid) */
+        ACCT_KMSGS,             /* messages the broker made for the task (replies, notifications)
+                                 * until received or destroyed, and the ones it promised: send-once
+                                 * rights to its ports, notification requests */
+        ACCT_KBYTES,            /* bytes of the broker's messages queued for it */
+        ACCT_TASKS,             /* connected tasks, before and after the handshake (per uid) */
         ACCT_UNREAD,            /* replies a task leaves unread, bytes (per task; not charged) */
         ACCT_N,
 };
@@ -40,4 +44,6 @@ Account *account_ref(Account *a);
 Account *account_unref(Account *a);
 Account *account_uid_get(ListLink *registry, const Limits *limits, uid_t uid);
 bool account_charge(Account *task, Account *uid, int what, uint64_t amount);
+void account_charge_force(Account *task, Account *uid, int what, uint64_t amount);
+bool account_full(const Account *task, const Account *uid, int what);
 void account_release(Account *task, Account *uid, int what, uint64_t amount);

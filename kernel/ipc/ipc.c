@@ -109,6 +109,8 @@ static void dequeue(Port *p, Kmsg *k) {
         list_del(&k->link);
         p->msgcount--;
         p->qbytes -= kmsg_qbytes(k);
+        if (!p->msgcount && !p->n_senders)
+                p->transit_height = 0;  /* nothing waits in it: no chain below */
 }
 
 /* Admit the first waiting sender's message into @p's queue. */
@@ -154,30 +156,61 @@ static Waiter *first_receiver(Port *p) {
         return l ? list_entry(l, Waiter, link) : NULL;
 }
 
-/* Chains of ports in transit longer than this are not followed (and not a cycle). */
-#define IPC_TRANSIT_CHAIN_MAX 100000u
+/*
+ * Receive rights travel inside messages that wait in ports whose receive
+ * rights travel too, and so on.  Each send carrying a receive right must
+ * follow that chain to see whether it would close a loop, so its length is
+ * bounded: a send that would make a chain longer than this (counting the
+ * ports nested inside the rights it carries) is refused.  Each port keeps
+ * an upper bound of the chains below it (transit_height), so the check is
+ * a walk of at most this many steps.
+ */
+#define IPC_TRANSIT_DEPTH_MAX 64u
+
+enum { TRANSIT_OK, TRANSIT_LOOP };
 
 /*
- * Would queueing @k close a loop of receive rights?  For each receive right
- * R in @k, follow the destination: if it is R, or a port whose own receive
- * right travels in a message bound for R (and so on), nobody could ever
- * receive from any port in the loop again.
+ * Where would @k's receive rights end up?  Follow its destination up
+ * through the messages carrying it: if a receive right of @k is on that
+ * path, queueing @k would close a loop nobody could ever receive from.
+ * Return: TRANSIT_OK (heights updated), TRANSIT_LOOP, or SEND_TOO_LARGE
+ * (nested too deep; never for the broker's own messages).
  */
-static bool ipc_circular(const Kmsg *k) {
-        for (uint32_t i = 0; i < k->n_rights && k->n_receive; i++) {
+static int transit_check(Kmsg *k) {
+        Port *chain[IPC_TRANSIT_DEPTH_MAX + 1];
+        uint32_t depth = 0;
+        bool too_deep = false;
+        Port *d = k->dest;
+        chain[0] = d;
+        while (!d->receiver && d->transit && d->transit->dest) {
+                if (depth == IPC_TRANSIT_DEPTH_MAX) {
+                        too_deep = true;
+                        break;
+                }
+                d = d->transit->dest;
+                chain[++depth] = d;
+        }
+        uint32_t below = 0;
+        for (uint32_t i = 0; i < k->n_rights; i++) {
                 if (k->rights[i].kind != RIGHT_RECEIVE)
                         continue;
                 const Port *r = k->rights[i].port;
-                const Port *d = k->dest;
-                for (uint32_t steps = 0; d && steps < IPC_TRANSIT_CHAIN_MAX; steps++) {
-                        if (d == r)
-                                return true;
-                        if (d->receiver || !d->transit)
-                                break;
-                        d = d->transit->dest;
-                }
+                for (uint32_t j = 0; j <= depth; j++)
+                        if (chain[j] == r)
+                                return TRANSIT_LOOP;
+                if (r->transit_height > below)
+                        below = r->transit_height;
         }
-        return false;
+        if ((too_deep || depth + 1 + below > IPC_TRANSIT_DEPTH_MAX) && !k->from_kernel)
+                return SEND_TOO_LARGE;
+        for (uint32_t j = 0; j <= depth; j++) {
+                uint32_t h = below + 1 + j;
+                if (h > UINT8_MAX)
+                        h = UINT8_MAX;
+                if (chain[j]->transit_height < h)
+                        chain[j]->transit_height = (uint8_t)h;
+        }
+        return TRANSIT_OK;
 }
 
 /**
@@ -189,9 +222,12 @@ static bool ipc_circular(const Kmsg *k) {
  * @w: the caller's waiter, used if it must wait (NULL: never wait)
  *
  * Conditions: on 0, SEND_WILL_NOTIFY and IPC_WAIT the engine owns @kmsg; on
- * any other return the caller still does.
+ * any other return the caller still does.  A message the broker made is
+ * charged to the destination's receiver (kmsg_charge_kernel()).
  * Return: 0, SEND_WILL_NOTIFY, SEND_NOTIFY_IN_PROGRESS, SEND_TIMED_OUT,
- * IPC_WAIT (the outcome comes through the done list).
+ * SEND_NO_BUFFER (a kernel call whose reply its receiver has no quota
+ * for), SEND_TOO_LARGE (receive rights nested too deep), IPC_WAIT (the
+ * outcome comes through the done list).
  */
 int ipc_send(Kmsg *kmsg, Space *sender, uint32_t option, uint32_t timeout, Waiter *w) {
         Port *p = kmsg->dest;
@@ -201,15 +237,20 @@ int ipc_send(Kmsg *kmsg, Space *sender, uint32_t option, uint32_t timeout, Waite
                 kmsg_free(kmsg);
                 return 0;
         }
-        if (p->kobject && !p->receiver) {
-                ipc_kobject_ops->serve(kmsg);
-                return 0;
-        }
-        if (kmsg->n_receive && ipc_circular(kmsg)) {
-                /* As in Mach: the send succeeds and the loop is destroyed. */
-                ipc_stats.circular++;
-                kmsg_free(kmsg);
-                return 0;
+        if (p->kobject && !p->receiver)
+                return ipc_kobject_ops->serve(kmsg);
+        if (kmsg->from_kernel)
+                kmsg_charge_kernel(kmsg, p->receiver);
+        if (kmsg->n_receive) {
+                int t = transit_check(kmsg);
+                if (t == SEND_TOO_LARGE)
+                        return t;
+                if (t == TRANSIT_LOOP) {
+                        /* As in Mach: the send succeeds and the loop is destroyed. */
+                        ipc_stats.circular++;
+                        kmsg_free(kmsg);
+                        return 0;
+                }
         }
         if (first_receiver(p)) {
                 /* Someone waits: the message passes through the queue at once. */
@@ -396,8 +437,7 @@ static void port_destroy_now(Port *p) {
                 dequeue(p, k);
                 kmsg_free(k);
         }
-        p->receiver = NULL;
-        p->receiver_name = 0;
+        ipc_port_set_receiver(p, NULL, 0);
         notify_port_dead(p);
         notify_port_clear(p);
 }
@@ -514,7 +554,7 @@ void ipc_space_terminate(Space *s) {
                 if (e->bits & ENTRY_SEND_ONCE)
                         notify_sorights_dec(p, true);
                 if (e->bits & (ENTRY_RECEIVE | ENTRY_PORT_SET)) {
-                        p->receiver = NULL;
+                        ipc_port_set_receiver(p, NULL, 0);
                         ipc_port_destroy(p);
                 }
                 notify_entry_dealloc(s, e);
@@ -524,4 +564,41 @@ void ipc_space_terminate(Space *s) {
                 s->pending_notify->accept_space = NULL;
                 s->pending_notify = NULL;
         }
+}
+
+/**
+ * ipc_port_set_receiver() - @space (name @name) now holds @port's receive
+ * right; NULL: nobody (it travels, or is being destroyed)
+ *
+ * The receiver pays for the send-once rights made to its port (each a
+ * promise of one message to it), so their charge moves with the right.
+ */
+void ipc_port_set_receiver(Port *port, Space *space, uint32_t name) {
+        Space *old = port->receiver;
+        if (old != space && port->n_sorights) {
+                if (old)
+                        account_release(old->acct_task, old->acct_uid, ACCT_KMSGS, port->n_sorights);
+                if (space)
+                        account_charge_force(space->acct_task, space->acct_uid, ACCT_KMSGS, port->n_sorights);
+        }
+        port->receiver = space;
+        port->receiver_name = name;
+}
+
+/*
+ * ipc_space_can_take_reply() - may the broker queue @space one more message
+ * of its own (a kernel call's reply)?  NULL (nobody receives) always may.
+ * @promised: it goes to a send-once right, whose making counted it already.
+ */
+bool ipc_space_can_take_reply(const Space *space, bool promised) {
+        if (!space)
+                return true;
+        if (!promised && account_full(space->acct_task, space->acct_uid, ACCT_KMSGS))
+                return false;
+        return !account_full(space->acct_task, space->acct_uid, ACCT_KBYTES);
+}
+
+/* ipc_fds_room() - may messages hold @n more descriptors (the broker's budget)? */
+bool ipc_fds_room(uint64_t n) {
+        return !ipc_stats.fds_budget || ipc_stats.fds_in_flight + n <= ipc_stats.fds_budget;
 }

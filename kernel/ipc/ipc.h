@@ -46,7 +46,8 @@ struct Waiter {
  * request sent to one, and hear that the last send right to one went.
  */
 typedef struct {
-        void (*serve)(Kmsg *request);
+        /* 0: served, @request consumed; or a send code (@request still the caller's) */
+        int (*serve)(Kmsg *request);
         void (*no_senders)(Port *port);
 } IpcKobjectOps;
 
@@ -57,6 +58,7 @@ typedef struct {
         uint64_t notifications;
         uint64_t circular;      /* messages destroyed because they closed a loop */
         uint64_t fds_in_flight; /* descriptors held by messages now */
+        uint64_t fds_budget;    /* at most that many (0: no limit) */
 } IpcStats;
 
 extern IpcStats ipc_stats;
@@ -78,4 +80,7 @@ void ipc_serve_receivers(Port *port);
 int ipc_send_kernel(Port *dest, int32_t id, const void *body, uint32_t body_size);
 void right_release(Port *port, uint8_t kind);
 void ipc_space_terminate(Space *space);
+void ipc_port_set_receiver(Port *port, Space *space, uint32_t name);
+bool ipc_space_can_take_reply(const Space *space, bool promised);
 bool ipc_port_full(const Port *port);
+bool ipc_fds_room(uint64_t n);

@@ -50,9 +50,11 @@ struct Kmsg {
         uint32_t uid;
         uint32_t gid;
         uint32_t seqno;
-        Account *acct_task;     /* the sender's, charged until the message goes */
+        Account *acct_task;     /* who pays for it until it goes (kmsg_charge*()) */
         Account *acct_uid;
         uint64_t charged_ool;
+        uint8_t charge;         /* KMSG_CHARGE_* */
+        uint8_t charged_units;  /* KMSG_CHARGE_KERNEL: kernel_messages counted for it (0 or 1) */
         bool fds_counted;       /* its descriptors are in ipc_stats.fds_in_flight */
         uint32_t n_fds;
         int *fds;               /* descriptors of its out-of-line items, owned (-1: taken) */
@@ -61,7 +63,16 @@ struct Kmsg {
         uint8_t *data;          /* size bytes: header, then items; then the attachment */
 };
 
+/* What a message is charged as. */
+enum {
+        KMSG_CHARGE_NONE = 0,
+        KMSG_CHARGE_SENDER,     /* to its sending task: messages, bytes, fds, ool_bytes */
+        KMSG_CHARGE_KERNEL,     /* made by the broker, to its receiver: kernel_messages, kernel_bytes, fds */
+};
+
 int kmsg_new(Kmsg **kmsgp, uint32_t size, uint32_t n_rights, uint32_t n_fds);
+void kmsg_charge_kernel(Kmsg *kmsg, Space *payer);
+bool kmsg_charge_sender(Kmsg *kmsg, Space *space, uint64_t ool);
 Kmsg *kmsg_free(Kmsg *kmsg);
 void kmsg_cache_deinit(void);
 int kmsg_check_fds(const uint8_t *msg, uint32_t size, const int *fds, uint32_t n_fds);
@@ -71,3 +82,10 @@ void kmsg_copyout(Space *space, Kmsg *kmsg, uint8_t *out);
 void kmsg_copyout_returned(Space *space, Kmsg *kmsg, uint8_t *out);
 void kmsg_copyout_header(Kmsg *kmsg, uint8_t *out);
 uint32_t kmsg_copyout_right(Space *space, Port *port, uint8_t kind);
+
+/* inline helpers */
+
+/* Does @disp move a right the sender holds (rather than make or copy one)? */
+static inline bool kmsg_disposition_is_move(uint32_t disp) {
+        return disp == MSG_TYPE_MOVE_RECEIVE || disp == MSG_TYPE_MOVE_SEND || disp == MSG_TYPE_MOVE_SEND_ONCE;
+}

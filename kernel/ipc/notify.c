@@ -22,6 +22,7 @@
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
+#include "account.h"
 #include "ipc.h"
 #include "kmsg.h"
 #include "notify.h"
@@ -58,10 +59,33 @@ void notify_srights_dec(Port *port) {
         port_unref(to);
 }
 
+/*
+ * A send-once right promises its port exactly one message: a reply, or the
+ * send-once notification.  Its port's receiver pays for it (kernel_messages)
+ * from the moment it is made until it is used up; ipc_port_set_receiver()
+ * moves the charge with the receive right.
+ */
+static void sorights_charge(Port *port, bool charge) {
+        Space *r = port->receiver;
+        if (!r)
+                return;
+        if (charge)
+                account_charge_force(r->acct_task, r->acct_uid, ACCT_KMSGS, 1);
+        else
+                account_release(r->acct_task, r->acct_uid, ACCT_KMSGS, 1);
+}
+
+/* notify_sorights_inc() - a send-once right to @port was made. */
+void notify_sorights_inc(Port *port) {
+        port->n_sorights++;
+        sorights_charge(port, true);
+}
+
 /* notify_sorights_dec() - one send-once right to @port is gone; @unused: destroyed, not used. */
 void notify_sorights_dec(Port *port, bool unused) {
         assert(port->n_sorights > 0);
         port->n_sorights--;
+        sorights_charge(port, false);
         if (unused && port->active)
                 ipc_send_kernel(port, NOTIFY_SEND_ONCE, NULL, 0);
 }
@@ -143,8 +167,7 @@ bool notify_port_destroyed(Port *port) {
         k->rights[0].offset = (uint32_t)(sizeof(h) + sizeof(msg_type_t));
         k->n_receive = 1;
         port->transit = k;
-        port->receiver = NULL;
-        port->receiver_name = 0;
+        ipc_port_set_receiver(port, NULL, 0);
         port->mscount = 0;
         port->seqno = 0;
         port_set_remove(port);
@@ -181,6 +204,13 @@ void notify_port_clear(Port *port) {
  */
 int notify_request(Space *space, SpaceEntry *e, int32_t variant, uint32_t sync, Port *notify) {
         Port *p = e->port;
+        /* A request promises a notification, paid for by the notified port's receiver
+         * (the requester): none while it is past its quota.  Cancelling is always allowed. */
+        Space *payer = notify ? notify->receiver : NULL;
+        if (payer && account_full(payer->acct_task, payer->acct_uid, ACCT_KMSGS))
+                return NOTIFY_E_NO_MEMORY;
+        if (payer && account_full(payer->acct_task, payer->acct_uid, ACCT_KBYTES))
+                return NOTIFY_E_NO_MEMORY;
         PortRequests *rq = port_requests(p);
         if (!rq)
                 return NOTIFY_E_NO_MEMORY;

@@ -21,10 +21,11 @@ typedef struct DeadNameReq {
 enum {
         NOTIFY_E_INVALID_RIGHT = 1,
         NOTIFY_E_INVALID_VALUE,
-        NOTIFY_E_NO_MEMORY,
+        NOTIFY_E_NO_MEMORY,     /* out of memory, or the requester is past its kernel quota */
 };
 
 void notify_srights_dec(Port *port);
+void notify_sorights_inc(Port *port);
 void notify_sorights_dec(Port *port, bool unused);
 void notify_entry_dealloc(Space *space, SpaceEntry *entry);
 void notify_port_dead(Port *port);

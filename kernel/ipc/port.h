@@ -49,6 +49,8 @@ struct Port {
         bool is_set;
         bool active;
         uint8_t kobject_type;   /* KOBJECT_* */
+        uint8_t transit_height; /* at least the longest chain of ports in transit inside
+                                 * messages that wait, nested, in this port (ipc.c) */
 
         Space *receiver;
         void *kobject;          /* the object a kernel port stands for */

@@ -15,10 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "ipc/account.h"
 #include "ipc/ipc.h"
 #include "ipc/kmsg.h"
 #include "ipc/notify.h"
 #include "ipc/port.h"
+#include "ipc/space.h"
 #include "kobject.h"
 #include "semaphore.h"
 #include "shm.h"
@@ -125,12 +127,14 @@ void kobject_send_reply(Port *reply, uint8_t reply_kind, int32_t id, const int32
 
 /* The last send right to a kernel port went. */
 static void kobject_no_senders(Port *port) {
-        /* A shared region lives as long as someone can name it. */
+        /* Shared regions and semaphores live as long as someone can name them. */
         if (port->kobject_type == KOBJECT_SHM)
                 shm_destroy(port->kobject);
+        else if (port->kobject_type == KOBJECT_SEMAPHORE)
+                semaphore_destroy(port->kobject);
 }
 
-static void kobject_server(Kmsg *request);
+static int kobject_server(Kmsg *request);
 
 /* kobject_setup() - make the IPC core hand kernel ports' requests to us. */
 void kobject_setup(void) {
@@ -140,18 +144,32 @@ void kobject_setup(void) {
 
 /*
  * kobject_server() - serve one request sent to a kernel port
- * @request: the message; consumed
+ * @request: the message; consumed when served
+ *
+ * Its reply will be queued for the reply port's receiver, who pays for it:
+ * a request whose reply it has no quota left for is refused before anything
+ * is done, and the send fails with SEND_NO_BUFFER.  A map request, which
+ * answers with a descriptor, also needs room for one among the receiver's
+ * and the broker's descriptors.
+ * Return: 0 or SEND_NO_BUFFER.
  */
-static void kobject_server(Kmsg *request) {
+static int kobject_server(Kmsg *request) {
+        Space *payer = request->reply ? request->reply->receiver : NULL;
+        if (!ipc_space_can_take_reply(payer, request->reply_kind == RIGHT_SEND_ONCE))
+                return SEND_NO_BUFFER;
+        if (request->dest->kobject_type == KOBJECT_SHM && request->reply &&
+            ((payer && account_full(payer->acct_task, payer->acct_uid, ACCT_FDS)) || !ipc_fds_room(1)))
+                return SEND_NO_BUFFER;
         switch (request->dest->kobject_type) {
         case KOBJECT_SEMAPHORE:
                 semaphore_server(request);
-                return;
+                break;
         case KOBJECT_SHM:
                 shm_server(request);
-                return;
+                break;
         default:
                 task_server(request);
-                return;
+                break;
         }
+        return 0;
 }

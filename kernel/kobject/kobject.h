@@ -17,8 +17,14 @@ typedef struct {
         uint32_t bytes;
 } KobjExtra;
 
-/* Returns the broker's state as text (malloc'd, *lenp bytes), or NULL. */
-typedef char *(*KobjectInfoFn)(size_t *lenp);
+/*
+ * The broker's state as text, one page at a time: writes whole records from
+ * the place @cursor says (0, 0: the start) into @buf (at most @size bytes),
+ * advances @cursor, and returns the bytes written; *@done once the last
+ * record is out.  Each page costs a bounded amount of work, however large
+ * the state.
+ */
+typedef size_t (*KobjectInfoFn)(uint32_t cursor[2], char *buf, size_t size, bool *done);
 
 void kobject_setup(void);
 void kobject_send_reply(Port *reply, uint8_t reply_kind, int32_t id, const int32_t *res, uint32_t n,

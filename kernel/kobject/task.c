@@ -34,8 +34,7 @@ static int new_receive(Space *s, bool is_set, uint32_t *namep) {
                 port_unref(p);
                 return r == SPACE_E_NO_SPACE ? KERN_NO_SPACE : KERN_RESOURCE_SHORTAGE;
         }
-        p->receiver = s;
-        p->receiver_name = e->name;
+        ipc_port_set_receiver(p, s, e->name);
         *namep = e->name;
         return KERN_SUCCESS;
 }
@@ -49,7 +48,7 @@ static int do_deallocate(Space *s, uint32_t name) {
                 /* The owner gives up the mailbox: it and everything under the name go. */
                 if (e->bits & ENTRY_SEND)
                         notify_srights_dec(p);
-                p->receiver = NULL;
+                ipc_port_set_receiver(p, NULL, 0);
                 ipc_port_destroy(p);
                 notify_entry_dealloc(s, e);
         } else if (e->bits & ENTRY_SEND) {
@@ -204,10 +203,18 @@ static int do_request_notification(Task *target, const uint32_t *args) {
         }
 }
 
-/* Entries from slot @start on: pairs (name, type) into @out; *nextp: where to go on, 0 at the end. */
+/*
+ * Entries from slot @start on: pairs (name, type) into @out; *nextp: where to
+ * go on, 0 at the end.  A page may hold fewer than KCALL_NAMES_PAGE names
+ * (even none) and still not be the last.
+ */
 static uint32_t do_names(Space *s, uint32_t start, uint32_t *out, uint32_t *nextp) {
         uint32_t n = 0, i = start ? start : 1;
-        for (; i < s->n_slots && n < KCALL_NAMES_PAGE; i++) {
+        /* A bounded walk per call, however sparse the table. */
+        uint64_t end = (uint64_t)i + KCALL_NAMES_SCAN;
+        if (end > s->n_slots)
+                end = s->n_slots;
+        for (; i < end && n < KCALL_NAMES_PAGE; i++) {
                 SpaceEntry *e = &s->entries[i];
                 if (!e->name)
                         continue;
@@ -297,7 +304,7 @@ static int do_mod_refs(Space *s, uint32_t name, uint32_t right, int32_t delta) {
                         notify_sorights_dec(p, true);
                 } else {
                         /* The receive right alone goes: send rights here become a dead name. */
-                        p->receiver = NULL;
+                        ipc_port_set_receiver(p, NULL, 0);
                         ipc_port_destroy(p);
                 }
                 e->bits &= ~need;
@@ -467,20 +474,21 @@ void task_server(Kmsg *request) {
                 break;
         }
         case KCALL_BROKER_INFO: {
-                size_t len = 0;
-                n_res = 2;
-                if (n_args != 1 || !kobject_info_fn)
+                n_res = 4;
+                if (n_args != 2 || !kobject_info_fn)
                         break;
-                info = kobject_info_fn(&len);
+                info = malloc(KCALL_INFO_CHUNK);
                 if (!info) {
                         kr = KERN_RESOURCE_SHORTAGE;
                         break;
                 }
-                uint32_t off = args[0] < len ? args[0] : (uint32_t)len;
-                uint32_t chunk = (uint32_t)(len - off) < KCALL_INFO_CHUNK ? (uint32_t)(len - off)
-                                                                          : KCALL_INFO_CHUNK;
-                res[1] = (int32_t)len;
-                extra_item = (KobjExtra){ MSG_TYPE_CHAR, info + off, chunk, chunk };
+                uint32_t cursor[2] = { args[0], args[1] };
+                bool done = false;
+                size_t len = kobject_info_fn(cursor, info, KCALL_INFO_CHUNK, &done);
+                res[1] = done;
+                res[2] = (int32_t)cursor[0];
+                res[3] = (int32_t)cursor[1];
+                extra_item = (KobjExtra){ MSG_TYPE_CHAR, info, (uint32_t)len, (uint32_t)len };
                 extra = &extra_item;
                 kr = KERN_SUCCESS;
                 break;

@@ -28,7 +28,7 @@ enum {
         KCALL_PORT_NAMES = 3012,        /* (start) -> (kr, count, next) + INTEGER_32[2*count] */
         KCALL_PORT_GET_REFS = 3013,     /* (name, right) -> (kr, refs) */
         KCALL_PORT_MOD_REFS = 3014,     /* (name, right, delta) -> (kr) */
-        KCALL_BROKER_INFO = 3015,       /* (offset) -> (kr, total) + CHAR[] */
+        KCALL_BROKER_INFO = 3015,       /* (cursor, cursor) -> (kr, done, cursor, cursor) + CHAR[] */
         KCALL_SEMAPHORE_CREATE = 3020,  /* (value) -> (kr) + right */
         KCALL_SEMAPHORE_DESTROY = 3021, /* (name) -> (kr) */
         KCALL_SHM_CREATE = 3022,        /* (size lo, size hi) + FD -> (kr) + right */
@@ -46,8 +46,13 @@ enum {
         SHM_MAP = 3110,                 /* () -> (kr, size lo, size hi) + FD */
 };
 
-/* Entries per KCALL_PORT_NAMES reply, bytes per KCALL_BROKER_INFO reply. */
+/*
+ * Entries per KCALL_PORT_NAMES reply, and slots it looks at at most (a
+ * sparse table is walked over several calls); bytes per KCALL_BROKER_INFO
+ * reply.
+ */
 #define KCALL_NAMES_PAGE 4096u
+#define KCALL_NAMES_SCAN (4u * KCALL_NAMES_PAGE)
 #define KCALL_INFO_CHUNK 60000u
 
 #define KCALL_REPLY_DELTA 100

@@ -47,6 +47,9 @@ int wire_hello_decode(const uint8_t *buf, size_t len, WireHello *m) {
                 return -EBADMSG;
         if (m->major != WIRE_VERSION_MAJOR)
                 return -EPROTONOSUPPORT;
+        /* Reserved for later versions: zero today, so they stay usable. */
+        if (m->flags != 0 || m->reserved != 0)
+                return -EBADMSG;
         return 0;
 }
 
@@ -94,7 +97,7 @@ int wire_msg_req_decode(const uint8_t *buf, size_t len, WireMsgReq *m) {
         m->rcv_size = wire_get_le32(buf + 12);
         m->rcv_timeout = wire_get_le32(buf + 16);
         m->reserved = wire_get_le32(buf + 20);
-        if (m->option & ~WIRE_MSG_OPTIONS)
+        if ((m->option & ~WIRE_MSG_OPTIONS) || m->reserved != 0)
                 return -EBADMSG;
         if (!(m->option & (WIRE_MSG_SEND | WIRE_MSG_RCV)))
                 return -EBADMSG;

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/types.h>
 #include <machipc/types.h>
 #include <machipc/return.h>
 
@@ -145,6 +146,8 @@ void wire_msg_reply_encode(uint8_t *buf, const WireMsgReply *m);
 
 int wire_default_socket_path(char *buf, size_t size);
 int wire_socket_path(const char *override, char *buf, size_t size);
+int wire_socket_path_ex(const char *override, char *buf, size_t size, bool *explicitp);
+int wire_socket_dir_check(const char *path, uid_t *owner);
 struct msghdr;
 void wire_cmsg_put_fds(struct msghdr *mh, void *ctl, size_t ctl_size, const int *fds, uint32_t n);
 bool wire_cmsg_take_fds(struct msghdr *mh, int *fds, uint32_t max, uint32_t *np);

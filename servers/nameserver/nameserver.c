@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <machipc/machipc.h>
+#include "request.h"
 #include "tool.h"
 
 #define NAMES_MAX 4096
@@ -27,6 +28,7 @@ typedef struct {
         char name[NETNAME_MAX];
         port_t port;            /* our send right to the service */
         port_t signature;       /* our send right to the signature port, or PORT_NULL */
+        pid_t pid;              /* who checked it in */
 } Entry;
 
 static Entry *entries;
@@ -76,69 +78,39 @@ typedef union {
         uint8_t bytes[sizeof(msg_header_t) + MSG_ITEM_SIZE(NETNAME_MAX) + 4 * MSG_ITEM_SIZE(4)];
 } Buffer;
 
-/* Parsed request: a name, and the port names that followed it. */
-typedef struct {
-        char name[NETNAME_MAX];
-        port_t ports[2];
-        unsigned n_ports;
-} Request;
+/* Names one process may have checked in at once, so that no one task fills the table. */
+#define NAMES_PER_PID 256
 
-static bool parse(const Buffer *b, Request *req) {
-        uint32_t off = sizeof(msg_header_t), size = b->head.msg_size;
-        msg_type_t t;
-        memset(req, 0, sizeof(*req));
-        if (size > sizeof(*b) || size < off + sizeof(t))
-                return false;
-        memcpy(&t, b->bytes + off, sizeof(t));
-        off += sizeof(t);
-        if (t.msg_type_name != MSG_TYPE_STRING || t.msg_type_number == 0 ||
-            t.msg_type_number > NETNAME_MAX || off + t.msg_type_number > size)
-                return false;
-        memcpy(req->name, b->bytes + off, t.msg_type_number);
-        if (req->name[t.msg_type_number - 1] != '\0' || strlen(req->name) == 0)
-                return false;
-        off += (t.msg_type_number + 7u) & ~7u;
-        while (off + sizeof(t) + 4 <= size && req->n_ports < 2) {
-                memcpy(&t, b->bytes + off, sizeof(t));
-                if (t.msg_type_name != MSG_TYPE_PORT_SEND || t.msg_type_number != 1)
-                        return false;
-                memcpy(&req->ports[req->n_ports++], b->bytes + off + sizeof(t), 4);
-                off += MSG_ITEM_SIZE(4);
-        }
-        return true;
+static unsigned names_of(pid_t pid) {
+        unsigned n = 0;
+        for (unsigned i = 0; i < n_entries; i++)
+                n += entries[i].pid == pid;
+        return n;
 }
 
-static void release_request(const Buffer *b) {
-        /* Rights that came with a request we do not keep. */
-        Request req;
-        if (parse(b, &req))
-                for (unsigned i = 0; i < req.n_ports; i++)
-                        release(req.ports[i]);
-}
-
-static int32_t check_in(const Request *req) {
-        if (req->n_ports != 2 || req->ports[1] == PORT_NULL || req->ports[1] == PORT_DEAD)
+static int32_t check_in(const NsRequest *req, pid_t pid) {
+        if (req->ports[1] == PORT_NULL || req->ports[1] == PORT_DEAD)
                 return NETNAME_INVALID_PORT;
         if (find(req->name) >= 0)
                 return NETNAME_NAME_IN_USE;
-        if (n_entries >= NAMES_MAX)
+        if (n_entries >= NAMES_MAX || names_of(pid) >= NAMES_PER_PID)
                 return KERN_RESOURCE_SHORTAGE;
         Entry *e = &entries[n_entries++];
         snprintf(e->name, sizeof(e->name), "%s", req->name);
         e->signature = req->ports[0];
         e->port = req->ports[1];
+        e->pid = pid;
         if (verbose)
                 fprintf(stderr, "nameserver: \"%s\" checked in\n", e->name);
         return NETNAME_SUCCESS;
 }
 
-static int32_t check_out(const Request *req) {
+static int32_t check_out(const NsRequest *req) {
         int i = find(req->name);
         if (i < 0)
                 return NETNAME_NOT_CHECKED_IN;
         /* Rights to one port share one name here, so names compare as ports. */
-        port_t sig = req->n_ports ? req->ports[0] : PORT_NULL;
-        if (entries[i].signature != PORT_NULL && entries[i].signature != sig)
+        if (entries[i].signature != PORT_NULL && entries[i].signature != req->ports[0])
                 return NETNAME_NOT_YOURS;
         if (verbose)
                 fprintf(stderr, "nameserver: \"%s\" checked out\n", req->name);
@@ -146,34 +118,47 @@ static int32_t check_out(const Request *req) {
         return NETNAME_SUCCESS;
 }
 
-/* Build the reply in @b; returns false if there is nobody to answer. */
+/*
+ * Serve the request in @b and build the reply in its place; returns false if
+ * there is nobody to answer.  Every right the request carried is either
+ * kept (a check-in that succeeded) or given back at once, whatever the
+ * request was, so that malformed requests cannot fill our name space.
+ */
 static bool handle(Buffer *b) {
         port_t reply = b->head.msg_remote_port;
         int32_t id = b->head.msg_id;
-        Request req;
+        NsRequest req;
         int32_t code;
         port_t give = PORT_NULL;
         bool keep = false;
+        msg_sender_t who = { 0 };
+        msg_last_sender(&who);
 
-        if (!parse(b, &req)) {
+        if (ns_request_parse(b->bytes, sizeof(*b), &req) != 0) {
                 code = KERN_INVALID_ARGUMENT;
         } else if (id == NETNAME_MSG_CHECK_IN) {
-                code = check_in(&req);
+                code = check_in(&req, who.pid);
                 keep = code == NETNAME_SUCCESS;
         } else if (id == NETNAME_MSG_LOOK_UP) {
                 int i = find(req.name);
                 code = i < 0 ? NETNAME_NOT_CHECKED_IN : NETNAME_SUCCESS;
                 if (i >= 0)
                         give = entries[i].port;
-        } else if (id == NETNAME_MSG_CHECK_OUT) {
-                code = check_out(&req);
         } else {
-                code = KERN_INVALID_ARGUMENT;
+                code = check_out(&req);
         }
-        if (!keep)
-                release_request(b);
-        if (reply == PORT_NULL)
+        if (!keep) {
+                /* Keep the reply right; everything else the request carried goes. */
+                b->head.msg_remote_port = PORT_NULL;
+                msg_destroy(&b->head);
+        }
+        /* Only a send-once right (what netname_* send) gets an answer; anything else
+         * would let a client make us send to ports it chose. */
+        if (reply == PORT_NULL || MSG_BITS_REMOTE(b->head.msg_bits) != MSG_TYPE_PORT_SEND_ONCE) {
+                if (reply != PORT_NULL)
+                        release(reply);
                 return false;
+        }
 
         uint8_t *p = b->bytes + sizeof(msg_header_t);
         msg_type_t t;
@@ -280,6 +265,10 @@ int main(int argc, char **argv) {
                 }
                 if (r == RCV_TOO_LARGE)
                         continue;       /* destroyed by the broker; the client gets its answer by RCV_SERVER_DIED */
+                if (r == RCV_BODY_ERROR) {
+                        msg_destroy(&b.head);   /* not a request of ours: regions or descriptors */
+                        continue;
+                }
                 if (r != 0) {
                         fprintf(stderr, "nameserver: %s\n", machipc_strerror(r));
                         if (r < 0)

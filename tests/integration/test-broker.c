@@ -295,6 +295,15 @@ START_TEST(test_bad_handshakes) {
         ck_assert_uint_eq(rep.major, WIRE_VERSION_MAJOR);
         assert_dropped(fd);
 
+        /* Flags and reserved bytes of the hello are for later versions: non-zero is refused. */
+        for (int field = 0; field < 2; field++) {
+                fd = raw_connect();
+                hello_frame(f, WIRE_VERSION_MAJOR, WIRE_MAGIC);
+                wire_put_le32(f + WIRE_HDR_SIZE + (field ? 12 : 8), 1);
+                send_raw(fd, f, WIRE_HDR_SIZE + WIRE_HELLO_SIZE);
+                assert_dropped(fd);
+        }
+
         fd = raw_connect();     /* a request before the handshake */
         WireHeader h = { .size = WIRE_HDR_SIZE, .op = WIRE_OP_REPLY_PORT, .serial = 5 };
         wire_header_encode(f, &h);
@@ -331,6 +340,14 @@ START_TEST(test_bad_frames_after_handshake) {
         fd = raw_task();        /* a second handshake */
         hello_frame(f, WIRE_VERSION_MAJOR, WIRE_MAGIC);
         send_raw(fd, f, WIRE_HDR_SIZE + WIRE_HELLO_SIZE);
+        assert_dropped(fd);
+
+        fd = raw_task();        /* a message request with its reserved field set */
+        h = (WireHeader){ .size = WIRE_HDR_SIZE + WIRE_MSG_REQ_SIZE, .op = WIRE_OP_MSG, .serial = 2 };
+        wire_header_encode(f, &h);
+        WireMsgReq rq = { .option = WIRE_MSG_RCV, .rcv_name = 0x401, .rcv_size = 64, .reserved = 7 };
+        wire_msg_req_encode(f + WIRE_HDR_SIZE, &rq);
+        send_raw(fd, f, h.size);
         assert_dropped(fd);
 
         fd = raw_task();        /* a message request with unknown options */

@@ -106,6 +106,19 @@ MACHIPC_EXPORT int msg_last_sender(msg_sender_t *sender);
  */
 MACHIPC_EXPORT port_t mach_reply_port(void);
 
+/**
+ * msg_destroy() - give up everything a received message holds
+ * @h: a message as msg_receive() left it
+ *
+ * Mach's mach_msg_destroy(): the reply right (msg_remote_port) and every
+ * right in the body are released (a receive right destroys its port), its
+ * regions are vm_deallocate()d and its descriptors closed; their places in
+ * the message are cleared, so calling it twice is harmless.  For a server
+ * that rejects a request: what the client sent must not pile up in its name
+ * space.  To answer after all, take msg_remote_port out first.
+ */
+MACHIPC_EXPORT void msg_destroy(msg_header_t *h);
+
 /* inline helpers */
 
 /* Fill an item descriptor. */

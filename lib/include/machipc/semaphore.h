@@ -17,10 +17,12 @@ typedef port_t semaphore_t;
  * @sem: out, a send right to it
  * @value: the initial count (>= 0)
  *
- * It lives until semaphore_destroy() or until its owner task ends; then
- * waiters get KERN_TERMINATED and rights to it are dead names.
- * Return: KERN_SUCCESS, KERN_INVALID_ARGUMENT (@value < 0),
- * KERN_RESOURCE_SHORTAGE, KERN_INVALID_TASK, -errno.
+ * It lives until semaphore_destroy(), until its owner task ends, or until
+ * the last send right to it goes (nobody could use it); then waiters get
+ * KERN_TERMINATED and rights to it are dead names.
+ * Return: KERN_SUCCESS, KERN_INVALID_ARGUMENT (@value < 0), KERN_NO_SPACE
+ * (the task's name space is full: nothing was made), KERN_RESOURCE_SHORTAGE,
+ * KERN_INVALID_TASK, SEND_NO_BUFFER (past the kernel_messages quota), -errno.
  */
 MACHIPC_EXPORT kern_return_t semaphore_create(port_t task, semaphore_t *sem, int32_t value);
 

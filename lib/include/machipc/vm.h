@@ -47,6 +47,7 @@ MACHIPC_EXPORT kern_return_t vm_deallocate(port_t task, vm_address_t address, vm
  *
  * The region lives while send rights to it exist; mappings keep their pages.
  * Return: KERN_SUCCESS, KERN_INVALID_ARGUMENT (0 or above MSG_OOL_SIZE_MAX),
+ * KERN_NO_SPACE (the task's name space is full: nothing was made),
  * KERN_RESOURCE_SHORTAGE, -errno.
  */
 MACHIPC_EXPORT kern_return_t machipc_shm_create(vm_size_t size, port_t *object);
@@ -58,7 +59,9 @@ MACHIPC_EXPORT kern_return_t machipc_shm_create(vm_size_t size, port_t *object);
  *
  * Every task that maps it sees every other's writes.
  * Return: KERN_SUCCESS, KERN_INVALID_ARGUMENT (@object is no shared region;
- * SEND_INVALID_DEST if it is dead), KERN_RESOURCE_SHORTAGE, -errno.
+ * SEND_INVALID_DEST if it is dead), KERN_RESOURCE_SHORTAGE, SEND_NO_BUFFER
+ * (this task's descriptor or kernel quota, or the broker's descriptors, are
+ * used up), -errno.
  */
 MACHIPC_EXPORT kern_return_t machipc_shm_map(port_t object, vm_address_t *address, vm_size_t *size);
 

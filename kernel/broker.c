@@ -25,6 +25,7 @@
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+#include "async/async.h"
 #include "broker.h"
 #include "info.h"
 #include "ipc/ipc.h"
@@ -269,6 +270,7 @@ int broker_new(Broker **brokerp, const BrokerConfig *config) {
         }
         sprintf(b->lock_path, "%s.lock", path);
         kobject_setup();
+        async_setup();
         /* Descriptors in flight in the whole broker at most: the rest of its
          * descriptor budget is for sockets.  Read once: main() raised it already. */
         struct rlimit rl;
@@ -303,7 +305,7 @@ void broker_settle(Broker *b) {
         for (;;) {
                 Waiter *w = ipc_done_pop();
                 if (w) {
-                        peer_waiter_done(w);
+                        w->done(w);
                         continue;
                 }
                 ListLink *l = list_pop(&b->zombies);

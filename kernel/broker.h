@@ -47,6 +47,8 @@ typedef struct Broker {
         uint8_t *tx;                    /* one outgoing frame */
         int exit_code;
         struct timespec started;
+        uint64_t requests;      /* frames that ask for a reply, from every task */
+        uint64_t one_way;       /* frames that do not (one-way sends, LENT) */
 } Broker;
 
 int broker_new(Broker **brokerp, const BrokerConfig *config);

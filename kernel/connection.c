@@ -44,8 +44,8 @@ void connection_init(Connection *c, int fd) {
         c->outq_max = CONNECTION_OUTQ_MAX;
 }
 
-/* connection_deinit() - drop queued output and close the socket. */
-void connection_deinit(Connection *c) {
+/* connection_drop_output() - forget the queued output (the peer will never read it). */
+void connection_drop_output(Connection *c) {
         ListLink *l;
         while ((l = list_pop(&c->outq))) {
                 OutFrame *f = list_entry(l, OutFrame, link);
@@ -53,6 +53,11 @@ void connection_deinit(Connection *c) {
                 free(f);
         }
         c->outq_bytes = 0;
+}
+
+/* connection_deinit() - drop queued output and close the socket. */
+void connection_deinit(Connection *c) {
+        connection_drop_output(c);
         if (c->fd >= 0)
                 close(c->fd);
         c->fd = -1;
@@ -82,12 +87,23 @@ int connection_read(Connection *c, uint8_t *buf, size_t size, size_t *lenp, int 
         };
         ssize_t n;
 
-        do
+        bool reset = false;
+        for (;;) {
                 n = recvmsg(c->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-        while (n < 0 && errno == EINTR);
+                if (n >= 0 || errno == EINTR)
+                        ;
+                else if (errno == ECONNRESET && !reset)
+                        /* The peer closed with our frames unread.  The error is told
+                         * once; what it wrote before closing can still be read. */
+                        reset = true;
+                else
+                        break;
+                if (n >= 0)
+                        break;
+        }
         if (n < 0) {
                 if (errno == EAGAIN || errno == EWOULDBLOCK)
-                        return CONNECTION_E_AGAIN;
+                        return reset ? CONNECTION_E_EOF : CONNECTION_E_AGAIN;
                 if (errno == ECONNRESET)
                         return CONNECTION_E_EOF;
                 return -errno;

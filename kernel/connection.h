@@ -26,6 +26,7 @@ typedef struct {
 
 void connection_init(Connection *c, int fd);
 void connection_deinit(Connection *c);
+void connection_drop_output(Connection *c);
 int connection_read(Connection *c, uint8_t *buf, size_t size, size_t *lenp, int *fds,
                     uint32_t max_fds, uint32_t *n_fdsp);
 int connection_write(Connection *c, const uint8_t *frame, size_t len, int *fds, uint32_t n_fds);

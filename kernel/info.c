@@ -59,17 +59,23 @@ static void broker_line(Page *pg, const Broker *b) {
         uint64_t up = (uint64_t)(now.tv_sec - b->started.tv_sec) * 1000u +
                       (uint64_t)((now.tv_nsec - b->started.tv_nsec) / 1000000);
         page_printf(pg, "broker version %s pid %d uid %u tasks %u ports %llu sent %llu received %llu "
-                        "notifications %llu circular %llu uptime_ms %llu\n",
+                        "notifications %llu circular %llu uptime_ms %llu requests %llu oneway %llu "
+                        "credit_dropped %llu\n",
                     MACHIPC_VERSION, (int)getpid(), (unsigned)b->uid, b->n_peers,
                     (unsigned long long)port_count(), (unsigned long long)ipc_stats.sent,
                     (unsigned long long)ipc_stats.received, (unsigned long long)ipc_stats.notifications,
-                    (unsigned long long)ipc_stats.circular, (unsigned long long)up);
+                    (unsigned long long)ipc_stats.circular, (unsigned long long)up,
+                    (unsigned long long)b->requests, (unsigned long long)b->one_way,
+                    (unsigned long long)ipc_stats.credit_dropped);
 }
 
 static void task_lines(Page *pg, const Peer *p) {
         const Space *s = p->task.space;
-        page_printf(pg, "task id %u pid %d uid %u gid %u names %u calls %u\n", p->id, (int)p->pid,
-                    (unsigned)p->uid, (unsigned)p->gid, s->n_used, p->n_reqs);
+        page_printf(pg, "task id %u pid %d uid %u gid %u names %u calls %u requests %llu oneway %llu "
+                        "lent %u armed %u credit %u\n",
+                    p->id, (int)p->pid, (unsigned)p->uid, (unsigned)p->gid, s->n_used, p->n_reqs,
+                    (unsigned long long)p->requests, (unsigned long long)p->one_way, p->n_lent, p->n_arms,
+                    p->credit_slots);
         const Port *kp = p->task.kernel_port;
         page_printf(pg, "port id %llu task 0 name 0 kind kernel of %u queued 0 backlog 0 send %u "
                         "sendonce %u blocked 0 receivers 0 set 0\n",

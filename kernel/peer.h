@@ -34,6 +34,8 @@ typedef struct {
         uint32_t rcv_name;
         uint32_t rcv_size;
         uint32_t rcv_timeout;
+        uint32_t lend;          /* WIRE_MSG_MANY: messages to lend after the one received */
+        uint32_t credit;        /* credit granted for the destination of the send */
 } PeerReq;
 
 struct Peer {
@@ -50,14 +52,27 @@ struct Peer {
         uid_t uid;
         gid_t gid;
         Account *acct_uid;      /* its uid's account: counts it in "tasks" from accept on */
+        uint16_t minor;         /* the protocol minor it speaks (1.1: the asynchronous path) */
         bool ready;             /* handshake done */
         bool dead;
+        bool mute;              /* its socket takes no more writes: what it sent is still read */
         Task task;              /* its space and kernel objects */
         uint32_t self_name;
         uint32_t notify_name;
         ListLink reqs;
         ListLink free_reqs;
         uint32_t n_reqs;
+        uint64_t requests;      /* frames it sent that ask for a reply */
+        uint64_t one_way;       /* frames it sent that do not */
+        ListLink arms;          /* Arm.link (async/lend.c) */
+        uint32_t n_arms;
+        ListLink lents;         /* Lent.link, in the order lent */
+        uint32_t n_lent;
+        uint64_t lent_bytes;    /* their bytes (message and attachment) */
+        uint32_t next_lend_id;
+        ListLink credits;       /* Credit.peer_link (async/credit.c) */
+        uint32_t n_credits;
+        uint32_t credit_slots;
 };
 
 /* Milliseconds a connection may take to say hello before it is closed (--handshake-timeout). */
@@ -67,3 +82,10 @@ int peer_new(Peer **peerp, Broker *broker, int fd, pid_t pid, uid_t uid, gid_t g
 void peer_free(Peer *peer);
 void peer_kill(Peer *peer, const char *why);
 void peer_waiter_done(Waiter *w);
+uint8_t *peer_frame_body(Peer *peer);
+void peer_frame_end(Peer *peer, uint16_t op, uint32_t serial, size_t body, int *fds, uint32_t n_fds);
+void peer_event(Peer *peer, uint32_t type, uint32_t a, uint32_t b);
+/* peer-msg.c */
+void peer_msg(Peer *peer, uint32_t serial, const uint8_t *body, size_t len, int *fds, uint32_t n_fds);
+void peer_msg_one_way(Peer *peer, const uint8_t *body, size_t len, int *fds, uint32_t n_fds);
+void peer_reqs_free(Peer *peer);

@@ -10,6 +10,12 @@
  * When its own reply arrives the reader passes the role on.  So a thread
  * blocked in msg_receive() never holds up another thread's call.
  *
+ * The broker also writes frames of its own accord (protocol 1.1): messages
+ * handed ahead, send credit.  Whoever reads the socket hands those to
+ * lib/async, under the same lock, and wakes whoever waits for them; a task
+ * with no thread blocked in a call reads them in machipc_dispatch(), when
+ * its event loop sees the descriptor of machipc_get_fd() readable.
+ *
  * The connection is made on first use.  After fork() the child is a new
  * task: its first call connects afresh.  If the broker goes away, calls
  * fail with -ECONNRESET until machipc_disconnect().
@@ -22,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <poll.h>
 #include <sched.h>
 #include <sys/un.h>
 #include <time.h>
@@ -33,8 +40,10 @@ static struct {
         pthread_cond_t cond;
         int fd;                 /* -1: not connected */
         bool broken;
+        int error;              /* why it broke */
         bool closing;           /* machipc_disconnect() while a thread reads */
         bool reading;
+        uint16_t minor;         /* the protocol minor both sides speak */
         pid_t pid;              /* the process that connected */
         uint32_t generation;    /* bumped by every connect, so per-thread state can tell */
         uint32_t next_serial;
@@ -50,6 +59,14 @@ static struct {
         .fd = -1,
 };
 
+/*
+ * Frames whose order against each other matters are written under this:
+ * what the task took of the messages handed ahead (LENT) must reach the
+ * broker before a request that gives back the rest (a receive right moving,
+ * a port destroyed, a disarm).  Never held while waiting.
+ */
+static pthread_mutex_t conn_wlock = PTHREAD_MUTEX_INITIALIZER;
+
 static pthread_once_t conn_once = PTHREAD_ONCE_INIT;
 
 static void conn_reset_locked(void) {
@@ -57,17 +74,21 @@ static void conn_reset_locked(void) {
                 close(conn.fd);
         conn.fd = -1;
         conn.broken = false;
+        conn.error = 0;
         conn.closing = false;
         conn.reading = false;
         conn.calls = NULL;
         conn.task_id = 0;
+        conn.minor = 0;
         conn.self = conn.notify = conn.bootstrap = PORT_NULL;
+        async_reset_locked();
 }
 
 /* In the child of fork(): the connection belongs to the parent task. */
 static void conn_atfork_child(void) {
         pthread_mutex_init(&conn.lock, NULL);
         pthread_cond_init(&conn.cond, NULL);
+        pthread_mutex_init(&conn_wlock, NULL);
         conn_reset_locked();
 }
 
@@ -182,6 +203,7 @@ static int conn_hello_locked(int fd) {
         if (rep.status != 0)
                 return -EPROTO;
         conn.task_id = rep.task_id;
+        conn.minor = rep.minor < WIRE_VERSION_MINOR ? rep.minor : WIRE_VERSION_MINOR;
         conn.self = rep.self;
         conn.notify = rep.notify;
         conn.bootstrap = rep.bootstrap;
@@ -327,6 +349,7 @@ port_t conn_bootstrap(void) {
 /* The broker's connection failed: every waiting call fails. */
 static void conn_fail_locked(int error) {
         conn.broken = true;
+        conn.error = error;
         for (Call *c = conn.calls; c; c = c->next) {
                 c->done = true;
                 c->error = error;
@@ -338,9 +361,20 @@ static void conn_fail_locked(int error) {
 /* Hand one reply frame and its descriptors to its call (lock held). */
 static void conn_deliver_locked(const uint8_t *frame, size_t len, int *fds, uint32_t n_fds) {
         WireHeader h;
-        if (wire_header_decode(frame, len, &h) < 0 || !(h.op & WIRE_OP_REPLY)) {
+        if (wire_header_decode(frame, len, &h) < 0 || !(h.op & WIRE_OP_REPLY) || h.flags) {
                 close_all(fds, n_fds);
                 conn_fail_locked(-EPROTO);
+                return;
+        }
+        const uint8_t *body = frame + WIRE_HDR_SIZE;
+        size_t blen = len - WIRE_HDR_SIZE;
+        if (h.op == (WIRE_OP_EVENT | WIRE_OP_REPLY)) {
+                /* The broker's own: a message handed ahead, credit. */
+                if (h.serial != 0 || conn.minor < 1 || async_event_locked(body, blen, fds, n_fds) < 0) {
+                        close_all(fds, n_fds);
+                        conn_fail_locked(-EPROTO);
+                }
+                pthread_cond_broadcast(&conn.cond);
                 return;
         }
         Call **pp = &conn.calls;
@@ -355,8 +389,6 @@ static void conn_deliver_locked(const uint8_t *frame, size_t len, int *fds, uint
         memcpy(c->fds, fds, n_fds * sizeof(int));
         c->n_fds = n_fds;
         *pp = c->next;
-        const uint8_t *body = frame + WIRE_HDR_SIZE;
-        size_t blen = len - WIRE_HDR_SIZE;
         if (h.op == (WIRE_OP_MSG | WIRE_OP_REPLY)) {
                 if (wire_msg_reply_decode(body, blen, &c->reply) < 0) {
                         c->error = -EPROTO;
@@ -377,20 +409,216 @@ static void conn_deliver_locked(const uint8_t *frame, size_t len, int *fds, uint
                                 memcpy(c->attach, m + (total - alen), alen);
                                 c->attach_len = alen;
                         }
+                        /* Messages handed ahead after this one follow it: wait for them
+                         * before receiving there again, so order holds. */
+                        if (WIRE_REPLY_LENT(c->reply.credit) && c->rcv_name)
+                                async_expect_locked(c->rcv_name, WIRE_REPLY_LENT(c->reply.credit));
                 }
-        } else if (h.op == (WIRE_OP_REPLY_PORT | WIRE_OP_REPLY) && blen == WIRE_REPLY_PORT_REPLY_SIZE) {
+        } else if ((h.op == (WIRE_OP_REPLY_PORT | WIRE_OP_REPLY) && blen == WIRE_REPLY_PORT_REPLY_SIZE) ||
+                   (h.op == (WIRE_OP_ARM | WIRE_OP_REPLY) && blen == WIRE_ARM_REPLY_SIZE)) {
                 c->words[0] = wire_get_le32(body);
                 c->words[1] = wire_get_le32(body + 4);
         } else {
                 c->error = -EPROTO;
         }
+        /* Pushes read after this reply are of the new state: no longer dropped. */
+        for (uint32_t i = 0; i < c->n_leaving; i++)
+                async_left_locked(c->leaving[i]);
         c->done = true;
         pthread_cond_broadcast(&conn.cond);
 }
 
+void conn_lock(void) {
+        pthread_once(&conn_once, conn_setup_once);
+        pthread_mutex_lock(&conn.lock);
+}
+
+void conn_unlock(void) {
+        pthread_mutex_unlock(&conn.lock);
+}
+
+int conn_fd_locked(void) {
+        return conn.broken ? -1 : conn.fd;
+}
+
+bool conn_async_locked(void) {
+        return conn.fd >= 0 && !conn.broken && conn.minor >= 1;
+}
+
+static int64_t now_ns(void) {
+        struct timespec t;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+/*
+ * Wait for the socket to be readable until @deadline (ns, CLOCK_MONOTONIC;
+ * -1: forever).  Returns 1 readable, 0 timed out.
+ */
+static int wait_readable(int fd, int64_t deadline) {
+        if (deadline < 0)
+                return 1;       /* a blocking read waits by itself */
+        for (;;) {
+                int64_t left = deadline - now_ns();
+                if (left <= 0)
+                        return 0;
+                struct pollfd pfd = { .fd = fd, .events = POLLIN };
+                int ms = (int)((left + 999999) / 1000000);
+                int r = poll(&pfd, 1, ms);
+                if (r > 0)
+                        return 1;
+                if (r < 0 && errno != EINTR)
+                        return 1;       /* let the read report it */
+        }
+}
+
+/**
+ * conn_pump_locked() - read frames until @done(@arg), as the reader or
+ * waiting for the one there is
+ * @deadline: ns on CLOCK_MONOTONIC; -1: forever; 0: only what is there now
+ *
+ * Conditions: the lock is held, and again on return.
+ * Return: 0 (@done says so), -ETIMEDOUT, -EAGAIN (@deadline 0 and nothing
+ * more to read, or another thread is reading), or the connection's error.
+ */
+int conn_pump_locked(bool (*done)(void *arg), void *arg, int64_t deadline) {
+        while (!done(arg)) {
+                if (conn.fd < 0 || conn.broken)
+                        return conn.fd < 0 ? -ENOTCONN : conn.error;
+                if (deadline > 0 && now_ns() >= deadline)
+                        return -ETIMEDOUT;
+                if (conn.reading) {
+                        if (deadline == 0)
+                                return -EAGAIN;
+                        if (deadline < 0) {
+                                pthread_cond_wait(&conn.cond, &conn.lock);
+                        } else {
+                                struct timespec ts;
+                                clock_gettime(CLOCK_REALTIME, &ts);
+                                int64_t left = deadline - now_ns();
+                                if (left <= 0)
+                                        return -ETIMEDOUT;
+                                int64_t abs = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec + left;
+                                ts.tv_sec = (time_t)(abs / 1000000000);
+                                ts.tv_nsec = (long)(abs % 1000000000);
+                                pthread_cond_timedwait(&conn.cond, &conn.lock, &ts);
+                        }
+                        continue;
+                }
+                int fd = conn.fd;
+                conn.reading = true;
+                pthread_mutex_unlock(&conn.lock);
+                int rfds[WIRE_FDS_MAX];
+                uint32_t n_rfds = 0;
+                ssize_t n;
+                int err = 0;
+                if (deadline == 0) {
+                        n = recv_frame_flags(fd, conn.rbuf, WIRE_FRAME_MAX, rfds, &n_rfds, MSG_DONTWAIT);
+                } else if (!wait_readable(fd, deadline)) {
+                        n = -1;
+                        errno = ETIMEDOUT;
+                } else {
+                        n = recv_frame(fd, conn.rbuf, WIRE_FRAME_MAX, rfds, &n_rfds);
+                }
+                err = errno;
+                pthread_mutex_lock(&conn.lock);
+                conn.reading = false;
+                pthread_cond_broadcast(&conn.cond);
+                if (conn.closing) {
+                        close_all(rfds, n_rfds);
+                        if (conn.fd == fd)
+                                conn_reset_locked();
+                        return -ECONNRESET;
+                }
+                if (n < 0 && (err == EAGAIN || err == EWOULDBLOCK))
+                        return -EAGAIN;
+                if (n < 0 && err == ETIMEDOUT)
+                        return -ETIMEDOUT;
+                if (n <= 0)
+                        conn_fail_locked(n == 0 ? -ECONNRESET : -err);
+                else
+                        conn_deliver_locked(conn.rbuf, (size_t)n, rfds, n_rfds);
+        }
+        return 0;
+}
+
+static bool call_done(void *arg) {
+        return ((Call *)arg)->done;
+}
+
+/*
+ * Write one frame.  @lent: first, the task's pending LENT frame (what it
+ * took of the messages handed ahead, credit it gives back), so that the
+ * broker knows it before this request gives back the rest.
+ */
+static ssize_t send_frame(int fd, uint16_t op, uint16_t flags, uint32_t serial, const struct iovec *iov, int n_iov,
+                          const int *fds, uint32_t n_fds, bool lent) {
+        struct iovec v[5];
+        uint8_t hdr[WIRE_HDR_SIZE];
+        size_t len = WIRE_HDR_SIZE;
+        for (int i = 0; i < n_iov; i++) {
+                v[i + 1] = iov[i];
+                len += iov[i].iov_len;
+        }
+        if (len > WIRE_FRAME_MAX) {
+                errno = EMSGSIZE;
+                return -1;
+        }
+        WireHeader h = { .size = (uint32_t)len, .op = op, .flags = flags, .serial = serial };
+        wire_header_encode(hdr, &h);
+        v[0].iov_base = hdr;
+        v[0].iov_len = sizeof(hdr);
+        if (!lent)
+                return send_all(fd, v, n_iov + 1, fds, n_fds);
+        pthread_mutex_lock(&conn_wlock);
+        async_flush_lent(fd);
+        ssize_t r = send_all(fd, v, n_iov + 1, fds, n_fds);
+        pthread_mutex_unlock(&conn_wlock);
+        return r;
+}
+
+/**
+ * conn_flush_lent() - write the task's pending LENT frame now
+ */
+void conn_flush_lent(void) {
+        pthread_mutex_lock(&conn.lock);
+        int fd = conn.fd >= 0 && !conn.broken ? conn.fd : -1;
+        pthread_mutex_unlock(&conn.lock);
+        if (fd < 0)
+                return;
+        pthread_mutex_lock(&conn_wlock);
+        async_flush_lent(fd);
+        pthread_mutex_unlock(&conn_wlock);
+}
+
+/**
+ * conn_send_one_way() - write a frame that has no reply (WIRE_FLAG_ONE_WAY)
+ *
+ * Return: 0 or a negative errno (-ECONNRESET: the broker is gone).
+ */
+int conn_send_one_way(uint16_t op, const struct iovec *iov, int n_iov) {
+        pthread_once(&conn_once, conn_setup_once);
+        pthread_mutex_lock(&conn.lock);
+        int r = conn.fd < 0 ? -ENOTCONN : conn.broken ? conn.error : 0;
+        int fd = conn.fd;
+        pthread_mutex_unlock(&conn.lock);
+        if (r < 0)
+                return r;
+        if (send_frame(fd, op, WIRE_FLAG_ONE_WAY, 0, iov, n_iov, NULL, 0, false) < 0) {
+                int err = errno;
+                bool gone = err == EPIPE || err == ECONNRESET || err == ENOTCONN;
+                pthread_mutex_lock(&conn.lock);
+                if (gone && conn.fd == fd)
+                        conn_fail_locked(-ECONNRESET);
+                pthread_mutex_unlock(&conn.lock);
+                return gone ? -ECONNRESET : -err;
+        }
+        return 0;
+}
+
 /**
  * conn_call() - send one request and wait for its reply
- * @call: zeroed except buf/buf_size; filled with the reply
+ * @call: zeroed except buf/buf_size (and rcv_name, lent); filled with the reply
  * @op: WIRE_OP_*
  * @iov, @n_iov: the request body (after the frame header, which this adds)
  *
@@ -398,17 +626,8 @@ static void conn_deliver_locked(const uint8_t *frame, size_t len, int *fds, uint
  */
 int conn_call(Call *call, uint16_t op, const struct iovec *iov, int n_iov, const int *fds,
               uint32_t n_fds) {
-        struct iovec v[4];
-        uint8_t hdr[WIRE_HDR_SIZE];
-        size_t len = WIRE_HDR_SIZE;
-        if (n_iov > 3)
+        if (n_iov > 4)
                 return -EINVAL;
-        for (int i = 0; i < n_iov; i++) {
-                v[i + 1] = iov[i];
-                len += iov[i].iov_len;
-        }
-        if (len > WIRE_FRAME_MAX)
-                return -EMSGSIZE;
 
         /* Connect on first use under the same lock that registers the call. */
         pthread_once(&conn_once, conn_setup_once);
@@ -424,14 +643,10 @@ int conn_call(Call *call, uint16_t op, const struct iovec *iov, int n_iov, const
                 conn.next_serial = 2;
         call->next = conn.calls;
         conn.calls = call;
+        bool lent = call->lent && conn.minor >= 1;
         pthread_mutex_unlock(&conn.lock);
 
-        WireHeader h = { .size = (uint32_t)len, .op = op, .serial = call->serial };
-        wire_header_encode(hdr, &h);
-        v[0].iov_base = hdr;
-        v[0].iov_len = sizeof(hdr);
-        ssize_t sent = send_all(fd, v, n_iov + 1, fds, n_fds);
-
+        ssize_t sent = send_frame(fd, op, 0, call->serial, iov, n_iov, fds, n_fds, lent);
         int send_errno = errno;
         pthread_mutex_lock(&conn.lock);
         if (sent < 0 && !call->done) {
@@ -447,31 +662,17 @@ int conn_call(Call *call, uint16_t op, const struct iovec *iov, int n_iov, const
                 if (gone && conn.fd == fd)
                         conn_fail_locked(-ECONNRESET);
         }
-        while (!call->done) {
-                if (conn.reading) {
-                        pthread_cond_wait(&conn.cond, &conn.lock);
-                        continue;
-                }
-                conn.reading = true;
-                pthread_mutex_unlock(&conn.lock);
-                int rfds[WIRE_FDS_MAX];
-                uint32_t n_rfds = 0;
-                ssize_t n = recv_frame(fd, conn.rbuf, WIRE_FRAME_MAX, rfds, &n_rfds);
-                int err = errno;
-                pthread_mutex_lock(&conn.lock);
-                conn.reading = false;
-                if (conn.closing) {
-                        close_all(rfds, n_rfds);
-                        break;
-                }
-                if (n <= 0)
-                        conn_fail_locked(n == 0 ? -ECONNRESET : -err);
-                else
-                        conn_deliver_locked(conn.rbuf, (size_t)n, rfds, n_rfds);
-                pthread_cond_broadcast(&conn.cond);
+        r = conn_pump_locked(call_done, call, -1);
+        if (r < 0 && !call->done) {
+                /* Closed under us (machipc_disconnect()): the call is gone with it. */
+                Call **pp = &conn.calls;
+                while (*pp && *pp != call)
+                        pp = &(*pp)->next;
+                if (*pp)
+                        *pp = call->next;
+                call->done = true;
+                call->error = r == -ENOTCONN ? -ECONNRESET : r;
         }
-        if (conn.closing && !conn.reading && conn.fd == fd)
-                conn_reset_locked();
         pthread_mutex_unlock(&conn.lock);
         return call->error;
 }

@@ -14,6 +14,10 @@ typedef struct Call {
         struct Call *next;
         uint32_t serial;
         bool done;
+        bool lent;              /* write the pending LENT frame before the request */
+        port_t rcv_name;        /* MSG with a receive of many: where lent messages will be filed */
+        const port_t *leaving;  /* receive rights and sets this request moves or destroys: */
+        uint32_t n_leaving;     /* pushes of theirs are dropped until its reply */
         int error;              /* negative errno if the connection failed */
         uint8_t *buf;           /* MSG: where a message in the reply goes */
         size_t buf_size;
@@ -28,6 +32,29 @@ typedef struct Call {
 
 int conn_call(Call *call, uint16_t op, const struct iovec *iov, int n_iov, const int *fds,
               uint32_t n_fds);
+int conn_send_one_way(uint16_t op, const struct iovec *iov, int n_iov);
+void conn_flush_lent(void);
+void conn_lock(void);
+void conn_unlock(void);
+bool conn_async_locked(void);
+int conn_fd_locked(void);
+int conn_pump_locked(bool (*done)(void *arg), void *arg, int64_t deadline);
+
+/* lib/async: what the broker hands the task ahead of its calls (protocol 1.1).
+ * The *_locked functions run under the connection's lock. */
+int async_event_locked(const uint8_t *body, size_t len, int *fds, uint32_t n_fds);
+void async_expect_locked(port_t name, uint32_t n);
+void async_reset_locked(void);
+void async_flush_lent(int fd);
+int async_receive(msg_header_t *h, size_t buf_size, port_t name, msg_option_t option,
+                  msg_timeout_t timeout, bool *handled);
+bool async_holds(port_t name);
+void async_leaving(port_t name);
+void async_left_locked(port_t name);
+int async_try_send(const msg_header_t *h);
+uint32_t async_credit_take(port_t dest);
+void async_credit_add(port_t dest, uint32_t n);
+void async_credit_forget(port_t name);
 int conn_ensure(void);
 uint32_t conn_generation(void);
 port_t conn_self(void);
@@ -35,6 +62,8 @@ port_t conn_notify(void);
 port_t conn_bootstrap(void);
 
 void msg_set_sender(const WireMsgReply *rep);
+void msg_flush_lent_next(void);
+void msg_leave_next(port_t name);
 
 /* Out-of-line items of one message being sent (vm.c). */
 enum {

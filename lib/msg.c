@@ -20,11 +20,16 @@
 #include "internal.h"
 #include "kcall.h"
 
+/* Messages a receive asks the broker to lend after the one it returns. */
+#define MSG_RECEIVE_MANY 16u
+
 static __thread port_t tls_reply_port;
 static __thread uint32_t tls_reply_gen;
 static __thread msg_sender_t tls_sender;
 static __thread uint8_t *tls_attach;   /* received inline regions land here first */
 static __thread bool tls_sender_valid;
+static __thread bool tls_flush_lent;    /* the next request tells the broker what was taken first */
+static __thread port_t tls_leaving;     /* and leaves this name (msg_leave_next()) */
 
 static pthread_key_t reply_key;
 static pthread_once_t reply_once = PTHREAD_ONCE_INIT;
@@ -127,6 +132,65 @@ static bool received(int status) {
         return status == 0 || status == RCV_SERVER_DIED;
 }
 
+/* msg_flush_lent_next() - the calling thread's next request must first tell
+ * the broker what this task took of the messages handed ahead. */
+void msg_flush_lent_next(void) {
+        tls_flush_lent = true;
+}
+
+/*
+ * msg_leave_next() - the calling thread's next request moves, destroys or
+ * re-sets @name's receive right (a kernel call): what was lent of it goes
+ * back when the broker serves it, so what was taken is told first and the
+ * rest forgotten (async_leaving()) until its reply.
+ */
+void msg_leave_next(port_t name) {
+        async_leaving(name);
+        tls_flush_lent = true;
+        tls_leaving = name;
+}
+
+/*
+ * Receive rights this message moves leave with what the broker lent of
+ * them (it gives that back itself): forget it here, and tell the broker
+ * first what was taken.  Send rights it moves may be our last: their
+ * credit goes back.  Returns how many receive rights move; their names in
+ * *@names (allocated) when any.
+ */
+static uint32_t before_moves(const msg_header_t *h, port_t **names) {
+        uint32_t n = 0, cap = 0;
+        *names = NULL;
+        if (MSG_BITS_REMOTE(h->msg_bits) == MSG_TYPE_MOVE_SEND)
+                async_credit_forget(h->msg_remote_port);
+        WireItemIter it;
+        WireItem item;
+        wire_item_iter_init(&it, (const uint8_t *)h, h->msg_size);
+        while (wire_item_next(&it, &item)) {
+                if (item.name != MSG_TYPE_MOVE_RECEIVE && item.name != MSG_TYPE_MOVE_SEND)
+                        continue;
+                for (uint32_t j = 0; j < item.number && item.offset + 4 * (j + 1) <= h->msg_size; j++) {
+                        port_t name;
+                        memcpy(&name, (const uint8_t *)h + item.offset + 4 * j, 4);
+                        if (item.name == MSG_TYPE_MOVE_SEND) {
+                                async_credit_forget(name);
+                                continue;
+                        }
+                        if (name == PORT_NULL || name == PORT_DEAD)
+                                continue;
+                        async_leaving(name);
+                        if (n == cap) {
+                                cap = cap ? 2 * cap : 4;
+                                port_t *p = realloc(*names, cap * sizeof(*p));
+                                if (!p)
+                                        continue;       /* its pushes are dropped until a later reply */
+                                *names = p;
+                        }
+                        (*names)[n++] = name;
+                }
+        }
+        return n;
+}
+
 /*
  * The one primitive: send @h (if WIRE_MSG_SEND) and/or receive into @h
  * (buffer of @buf_size bytes) from @rcv_name.
@@ -147,17 +211,34 @@ static msg_return_t msg_call(msg_header_t *h, uint32_t wopt, size_t buf_size, po
         plan.wire = plan.attach = NULL;
         plan.n = plan.n_fds = plan.attach_len = 0;
         if (wopt & WIRE_MSG_SEND) {
-                if (h->msg_size < sizeof(*h))
-                        return SEND_MSG_TOO_SMALL;
-                if (h->msg_size > MSG_SIZE_MAX)
-                        return SEND_TOO_LARGE;
-                int pr = ool_prepare(h, &plan);
+                int pr = h->msg_size < sizeof(*h) ? SEND_MSG_TOO_SMALL
+                       : h->msg_size > MSG_SIZE_MAX ? SEND_TOO_LARGE : ool_prepare(h, &plan);
                 if (pr != 0)
                         return pr;
                 iov[1].iov_base = plan.wire ? (void *)plan.wire : (void *)h;
                 iov[1].iov_len = h->msg_size;
                 n = 2;
         }
+        /* From here the request goes, and with it what the thread was told to say. */
+        bool lent = tls_flush_lent;
+        tls_flush_lent = false;
+        port_t one_leaving = tls_leaving, *leaving = NULL;
+        uint32_t n_leaving = 0;
+        tls_leaving = PORT_NULL;
+        port_t dest = h->msg_remote_port;
+        if (wopt & WIRE_MSG_SEND) {
+                if ((n_leaving = before_moves(h, &leaving)))
+                        lent = true;
+                /* Our unused credit for the destination goes back with this send, so
+                 * the broker counts the one-way sends made before it. */
+                q.extra = WIRE_EXTRA(async_credit_take(dest), 0);
+        }
+        if (one_leaving && !n_leaving) {
+                leaving = &one_leaving;
+                n_leaving = 1;
+        }
+        if (wopt & WIRE_MSG_MANY)
+                q.extra |= WIRE_EXTRA(0, MSG_RECEIVE_MANY);
         wire_msg_req_encode(req, &q);
         iov[0].iov_base = req;
         iov[0].iov_len = sizeof(req);
@@ -173,14 +254,20 @@ static msg_return_t msg_call(msg_header_t *h, uint32_t wopt, size_t buf_size, po
                 iov[n].iov_len = plan.attach_len;
                 n++;
         }
-        Call c = { .buf = (uint8_t *)h, .buf_size = buf_size, .attach = tls_attach };
+        Call c = { .buf = (uint8_t *)h, .buf_size = buf_size, .attach = tls_attach, .lent = lent,
+                   .rcv_name = (wopt & WIRE_MSG_MANY) ? rcv_name : PORT_NULL,
+                   .leaving = leaving, .n_leaving = n_leaving };
         int r = conn_call(&c, WIRE_OP_MSG, iov, n, plan.fds, plan.n_fds);
+        if (leaving != &one_leaving)
+                free(leaving);
         if (r < 0) {
                 ool_finish(&plan, false);
                 for (uint32_t i = 0; i < c.n_fds; i++)
                         close(c.fds[i]);
                 return r;
         }
+        if (wopt & WIRE_MSG_SEND)
+                async_credit_add(dest, WIRE_REPLY_CREDIT(c.reply.credit));
         msg_return_t status = (msg_return_t)c.reply.status;
         /* Did the send part happen?  A receive code means it did. */
         bool sent = status == 0 || status == SEND_WILL_NOTIFY || status == RCV_SERVER_DIED ||
@@ -207,7 +294,12 @@ msg_return_t msg_send(msg_header_t *h, msg_option_t option, msg_timeout_t timeou
         if (!h || (option & ~(SEND_TIMEOUT | SEND_NOTIFY)))
                 return -EINVAL;
         msg_header_t req = *h;
-        msg_return_t r = msg_call(h, WIRE_MSG_SEND | option, h->msg_size, 0, 0, timeout_ms, 0);
+        /* With credit on the destination a plain message needs no answer: its slot is there. */
+        msg_return_t r = async_try_send(h);
+        if (r == 1)
+                r = SEND_SUCCESS;
+        else if (r == 0)
+                r = msg_call(h, WIRE_MSG_SEND | option, h->msg_size, 0, 0, timeout_ms, 0);
         if (debug_enabled())
                 debug_trace("send", &req, NULL, r);
         return r;
@@ -218,12 +310,35 @@ msg_return_t msg_receive(msg_header_t *h, msg_option_t option, msg_timeout_t tim
                 return -EINVAL;
         uint32_t size = h->msg_size;
         port_t from = h->msg_local_port;
-        msg_return_t r = msg_call(h, WIRE_MSG_RCV | option, size, from, size, 0, timeout_ms);
+        bool handled;
+        /* What the broker handed ahead first; an armed port waits here for more. */
+        msg_return_t r = async_receive(h, size, from, option, timeout_ms, &handled);
+        if (!handled)
+                r = msg_call(h, WIRE_MSG_RCV | WIRE_MSG_MANY | option, size, from, size, 0, timeout_ms);
         if (debug_enabled()) {
                 char what[48];
                 snprintf(what, sizeof(what), "receive on %#x", from);
                 debug_trace(what, NULL, received(r) ? h : NULL, r);
         }
+        return r;
+}
+
+/*
+ * A send, then a receive from a name that has messages held in the task
+ * (lent or armed): two steps, so the receive takes those first.
+ */
+static msg_return_t send_then_receive(msg_header_t *h, msg_option_t option, msg_size_t rcv_size,
+                                      port_t rcv_name, msg_timeout_t send_timeout_ms,
+                                      msg_timeout_t rcv_timeout_ms) {
+        msg_return_t r = msg_call(h, WIRE_MSG_SEND | (option & (SEND_TIMEOUT | SEND_NOTIFY)), h->msg_size, 0,
+                                  0, send_timeout_ms, 0);
+        if (r != 0 && r != SEND_WILL_NOTIFY)
+                return r;
+        msg_option_t ro = option & (RCV_TIMEOUT | RCV_LARGE);
+        bool handled;
+        r = async_receive(h, rcv_size, rcv_name, ro, rcv_timeout_ms, &handled);
+        if (!handled)
+                r = msg_call(h, WIRE_MSG_RCV | ro, rcv_size, rcv_name, rcv_size, 0, rcv_timeout_ms);
         return r;
 }
 
@@ -235,8 +350,12 @@ msg_return_t msg_send_receive(msg_header_t *h, msg_option_t option, msg_size_t r
                 return -EINVAL;
         size_t buf = h->msg_size > rcv_size ? h->msg_size : rcv_size;
         msg_header_t req = *h;
-        msg_return_t r = msg_call(h, WIRE_MSG_SEND | WIRE_MSG_RCV | option, buf, rcv_name, rcv_size,
-                                  send_timeout_ms, rcv_timeout_ms);
+        msg_return_t r;
+        if (async_holds(rcv_name))
+                r = send_then_receive(h, option, rcv_size, rcv_name, send_timeout_ms, rcv_timeout_ms);
+        else
+                r = msg_call(h, WIRE_MSG_SEND | WIRE_MSG_RCV | option, buf, rcv_name, rcv_size,
+                             send_timeout_ms, rcv_timeout_ms);
         if (debug_enabled())
                 debug_trace("send+receive", &req, received(r) ? h : NULL, r);
         return r;
@@ -261,8 +380,12 @@ msg_return_t msg_rpc(msg_header_t *h, msg_option_t option, msg_size_t rcv_size,
                 h->msg_bits |= MSG_BITS(0, MSG_TYPE_MAKE_SEND_ONCE);
         size_t buf = h->msg_size > rcv_size ? h->msg_size : rcv_size;
         msg_header_t req = *h;
-        msg_return_t r = msg_call(h, WIRE_MSG_SEND | WIRE_MSG_RCV | WIRE_MSG_RPC | option, buf,
-                                  reply, rcv_size, send_timeout_ms, rcv_timeout_ms);
+        msg_return_t r;
+        if (!own && async_holds(reply))
+                r = send_then_receive(h, option, rcv_size, reply, send_timeout_ms, rcv_timeout_ms);
+        else
+                r = msg_call(h, WIRE_MSG_SEND | WIRE_MSG_RCV | WIRE_MSG_RPC | option, buf, reply,
+                             rcv_size, send_timeout_ms, rcv_timeout_ms);
         if (debug_enabled())
                 debug_trace("rpc", &req, received(r) ? h : NULL, r);
         /* A receive that failed may leave a reply in flight to this port. */

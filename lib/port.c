@@ -181,9 +181,29 @@ kern_return_t port_set_allocate(port_t task, port_set_name_t *set) {
         return r;
 }
 
+/*
+ * A kernel call on our own task that destroys @name's receive right or set,
+ * or changes its set: what the broker lent of it goes back when the call is
+ * served (lib/async), and what we took must be told before.
+ */
+static void leaving(port_t task, port_t name) {
+        if (name != PORT_NULL && name != PORT_DEAD && task == task_self())
+                msg_leave_next(name);
+}
+
+/* A send right of ours may go: its credit goes back before the call. */
+static void send_right_going(port_t task, port_t name) {
+        if (task == task_self()) {
+                async_credit_forget(name);
+                msg_flush_lent_next();
+        }
+}
+
 kern_return_t port_deallocate(port_t task, port_t name) {
         int32_t res[1];
         uint32_t args[1] = { name };
+        send_right_going(task, name);
+        leaving(task, name);
         return kcall(task, KCALL_PORT_DEALLOCATE, args, 1, res, 1, 0, 0, NULL);
 }
 
@@ -192,6 +212,9 @@ kern_return_t port_status(port_t task, port_t name, port_status_t *status) {
         uint32_t args[1] = { name };
         if (!status)
                 return -EINVAL;
+        /* What we took of the messages handed ahead counts as received: say so first. */
+        if (task == task_self())
+                msg_flush_lent_next();
         int r = kcall(task, KCALL_PORT_STATUS, args, 1, res, 1 + KCALL_STATUS_FIELDS, 0, 0, NULL);
         if (r == 0) {
                 status->backlog = (uint32_t)res[1];
@@ -229,12 +252,14 @@ kern_return_t port_type(port_t task, port_t name, port_type_t *type) {
 kern_return_t port_set_add(port_t task, port_set_name_t set, port_t port) {
         int32_t res[1];
         uint32_t args[2] = { set, port };
+        leaving(task, port);
         return kcall(task, KCALL_PORT_SET_ADD, args, 2, res, 1, 0, 0, NULL);
 }
 
 kern_return_t port_set_remove(port_t task, port_t port) {
         int32_t res[1];
         uint32_t args[1] = { port };
+        leaving(task, port);
         return kcall(task, KCALL_PORT_SET_REMOVE, args, 1, res, 1, 0, 0, NULL);
 }
 
@@ -327,6 +352,10 @@ kern_return_t port_get_refs(port_t task, port_t name, port_right_t right, uint32
 kern_return_t port_mod_refs(port_t task, port_t name, port_right_t right, int32_t delta) {
         int32_t res[1];
         uint32_t args[3] = { name, right, (uint32_t)delta };
+        if (delta < 0 && (right == PORT_RIGHT_RECEIVE || right == PORT_RIGHT_PORT_SET))
+                leaving(task, name);
+        else if (delta < 0 && right == PORT_RIGHT_SEND)
+                send_right_going(task, name);
         return kcall(task, KCALL_PORT_MOD_REFS, args, 3, res, 1, 0, 0, NULL);
 }
 

@@ -127,20 +127,24 @@ static void print_stats(const Records *rs) {
                 if (strcmp(r->type, "broker") != 0)
                         continue;
                 printf("broker pid %s, version %s, up %.1f s: %s tasks, %s ports; %s messages sent, "
-                       "%s received, %s notifications, %s loops destroyed\n",
+                       "%s received, %s notifications, %s loops destroyed; %s requests, %s one-way "
+                       "frames\n",
                        get(r, "pid"), get(r, "version"), num(r, "uptime_ms") / 1000.0, get(r, "tasks"),
                        get(r, "ports"), get(r, "sent"), get(r, "received"), get(r, "notifications"),
-                       get(r, "circular"));
+                       get(r, "circular"), get(r, "requests"), get(r, "oneway"));
         }
 }
 
 static void print_tasks(const Records *rs) {
-        printf("%-6s %-8s %-6s %-6s %-6s %s\n", "TASK", "PID", "UID", "GID", "NAMES", "CALLS");
+        printf("%-6s %-8s %-6s %-6s %-6s %-6s %-9s %-9s %-5s %-5s %s\n", "TASK", "PID", "UID", "GID",
+               "NAMES", "CALLS", "REQUESTS", "ONE-WAY", "LENT", "ARMED", "CREDIT");
         for (size_t i = 0; i < rs->n; i++) {
                 const Record *r = &rs->r[i];
                 if (strcmp(r->type, "task") == 0)
-                        printf("%-6s %-8s %-6s %-6s %-6s %s\n", get(r, "id"), get(r, "pid"), get(r, "uid"),
-                               get(r, "gid"), get(r, "names"), get(r, "calls"));
+                        printf("%-6s %-8s %-6s %-6s %-6s %-6s %-9s %-9s %-5s %-5s %s\n", get(r, "id"),
+                               get(r, "pid"), get(r, "uid"), get(r, "gid"), get(r, "names"), get(r, "calls"),
+                               get(r, "requests"), get(r, "oneway"), get(r, "lent"), get(r, "armed"),
+                               get(r, "credit"));
         }
 }
 

@@ -69,7 +69,10 @@ static int copyin_check(Space *space, uint32_t name, uint32_t disp, bool body) {
         scratch(space, e);
         switch (disp) {
         case MSG_TYPE_MOVE_RECEIVE:
-                if (!(e->bits & ENTRY_RECEIVE) || (e->scratch_flags & SCRATCH_MOVED_RECEIVE))
+                /* Messages lent to the task go back before its receive right may move
+                 * (peer-msg.c does it); one still lent is a task that did not say. */
+                if (!(e->bits & ENTRY_RECEIVE) || (e->scratch_flags & SCRATCH_MOVED_RECEIVE) ||
+                    e->port->n_lent)
                         return -1;
                 e->scratch_flags |= SCRATCH_MOVED_RECEIVE;
                 return 0;
@@ -178,6 +181,19 @@ static uint8_t copyin_commit(Space *space, uint32_t name, uint32_t disp, Port **
 }
 
 /**
+ * kmsg_copyin_move() - take a right @space holds under @name, as a message
+ * moving it would (@disp: MOVE_SEND, MOVE_SEND_ONCE or MOVE_RECEIVE)
+ * @portp: out, the port (one reference) or NULL
+ *
+ * Conditions: @name holds that right (the caller checked).  For a message
+ * handed ahead and given back unread (kmsg_uncopyout()).
+ * Return: the RIGHT_* kind the message now holds.
+ */
+uint8_t kmsg_copyin_move(Space *space, uint32_t name, uint32_t disp, Port **portp) {
+        return copyin_commit(space, name, disp, portp);
+}
+
+/**
  * kmsg_copyin() - translate a checked message from @space into a Kmsg
  * @space: the sender's name space
  * @msg, @size: the message; wire_msg_check() accepted it
@@ -196,6 +212,16 @@ static uint8_t copyin_commit(Space *space, uint32_t name, uint32_t disp, Port **
  */
 int kmsg_copyin(Space *space, const uint8_t *msg, uint32_t size, uint32_t attach_size,
                 const WireMsgInfo *info, int *fds, uint32_t n_fds, Kmsg **kmsgp) {
+        return kmsg_copyin_charged(space, msg, size, attach_size, info, fds, n_fds, kmsgp, false);
+}
+
+/**
+ * kmsg_copyin_charged() - kmsg_copyin(); @force: charge the sender even past
+ * its quotas (a send it was promised room for: send credit), never
+ * SEND_NO_BUFFER for them
+ */
+int kmsg_copyin_charged(Space *space, const uint8_t *msg, uint32_t size, uint32_t attach_size,
+                        const WireMsgInfo *info, int *fds, uint32_t n_fds, Kmsg **kmsgp, bool force) {
         msg_header_t h;
         Kmsg *k;
         int r;
@@ -262,7 +288,7 @@ int kmsg_copyin(Space *space, const uint8_t *msg, uint32_t size, uint32_t attach
          * kernel call is answered at once, never queued: it is not charged,
          * so a task at its quota can still free what it holds. */
         bool kcall = de->port->kobject && !de->port->receiver;
-        if (!kcall && !kmsg_charge_sender(k, space, info->ool_bytes)) {
+        if (!kcall && !kmsg_charge_sender(k, space, info->ool_bytes, force)) {
                 for (uint32_t i = 0; i < n; i++)
                         k->rights[i].kind = RIGHT_NONE;
                 kmsg_free(k);

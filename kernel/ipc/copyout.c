@@ -310,3 +310,110 @@ void kmsg_copyout_header(Kmsg *kmsg, uint8_t *out) {
         wire_msg_header_put(out, &h);
 }
 
+/*
+ * Lending: a message handed to its receiver ahead of a receive (an armed
+ * port, or more than one message per receive) is copied out as any other,
+ * but the Kmsg keeps a reference to each right's port and the name it
+ * became, so that a message given back unread can take its rights back
+ * (kmsg_uncopyout()) and wait in its queue again as if never received.
+ */
+static uint32_t lend_right(Space *space, Port *port, uint8_t kind, uint8_t *lent_kind) {
+        *lent_kind = kind;
+        if (port)
+                port_ref(port);         /* kept by the message, past the copy-out */
+        return kmsg_copyout_right(space, port, kind);
+}
+
+/**
+ * kmsg_copyout_lend() - kmsg_copyout(), keeping what kmsg_uncopyout() needs
+ *
+ * The Kmsg keeps its destination and a reference to every port it named;
+ * it holds no right any more (kmsg_free() only drops the references).
+ */
+void kmsg_copyout_lend(Space *space, Kmsg *kmsg, uint8_t *out) {
+        msg_header_t h;
+        memcpy(out, kmsg->data, kmsg->size);
+        wire_msg_header_get(out, &h);
+        Port *dest = kmsg->dest;
+        h.msg_local_port = dest && dest->receiver == space ? dest->receiver_name : PORT_NULL;
+        uint32_t local_kind = received_kind(kmsg->dest_kind);
+        uint32_t remote_kind = received_kind(kmsg->reply_kind);
+        h.msg_remote_port = lend_right(space, kmsg->reply, kmsg->reply_kind, &kmsg->reply_lent_kind);
+        kmsg->reply_lent_name = h.msg_remote_port;
+        kmsg->reply_kind = RIGHT_NONE;
+        if (kmsg->n_rights) {
+                WireItemIter it;
+                WireItem item;
+                wire_item_iter_init(&it, out, kmsg->size);
+                while (wire_item_next(&it, &item))
+                        if (wire_disposition_is_valid(item.name))
+                                wire_put_le16(out + item.offset - sizeof(msg_type_t), received_type(item.name));
+        }
+        for (uint32_t i = 0; i < kmsg->n_rights; i++) {
+                KmsgRight *kr = &kmsg->rights[i];
+                kr->lent_name = lend_right(space, kr->port, kr->kind, &kr->lent_kind);
+                kr->kind = RIGHT_NONE;
+                wire_put_le32(out + kr->offset, kr->lent_name);
+        }
+        h.msg_bits = MSG_BITS(remote_kind, local_kind) | (kmsg->n_rights ? MSG_BITS_COMPLEX : 0);
+        h.msg_seqno = kmsg->seqno;
+        h.msg_size = kmsg->size;
+        wire_msg_header_put(out, &h);
+}
+
+/*
+ * Take back one right a lent message gave: if @name in @space still holds
+ * it (the same port, the same kind), as a message moving it would; else it
+ * is gone (the task gave it up meanwhile) and the message holds nothing there.
+ */
+static uint8_t unlend_right(Space *space, Port **portp, uint8_t lent_kind, uint32_t name) {
+        Port *held = *portp;
+        uint32_t disp = 0, bit = 0;
+        switch (lent_kind) {
+        case RIGHT_SEND:
+                disp = MSG_TYPE_MOVE_SEND;
+                bit = ENTRY_SEND;
+                break;
+        case RIGHT_SEND_ONCE:
+                disp = MSG_TYPE_MOVE_SEND_ONCE;
+                bit = ENTRY_SEND_ONCE;
+                break;
+        case RIGHT_RECEIVE:
+                disp = MSG_TYPE_MOVE_RECEIVE;
+                bit = ENTRY_RECEIVE;
+                break;
+        default:
+                break;
+        }
+        /* Compared while our reference keeps @held alive, so the pointer means that port. */
+        SpaceEntry *e = disp && name != PORT_NULL && name != PORT_DEAD ? space_lookup(space, name) : NULL;
+        bool there = e && e->port == held && (e->bits & bit);
+        uint8_t kind = lent_kind == RIGHT_DEAD ? RIGHT_DEAD : RIGHT_NONE;
+        Port *port = NULL;
+        if (there)
+                kind = kmsg_copyin_move(space, name, disp, &port);
+        port_unref(held);
+        *portp = port;
+        return kind;
+}
+
+/**
+ * kmsg_uncopyout() - a lent message comes back unread: its rights leave
+ * @space again, under the names they were given
+ *
+ * Conditions: @kmsg was copied out into @space by kmsg_copyout_lend() and
+ * its receiver never saw it.  A right the task gave up meanwhile (it could
+ * only have by using names it was never told) is lost: the message holds
+ * PORT_NULL there.
+ */
+void kmsg_uncopyout(Space *space, Kmsg *kmsg) {
+        kmsg->reply_kind = unlend_right(space, &kmsg->reply, kmsg->reply_lent_kind, kmsg->reply_lent_name);
+        kmsg->reply_lent_kind = RIGHT_NONE;
+        for (uint32_t i = 0; i < kmsg->n_rights; i++) {
+                KmsgRight *kr = &kmsg->rights[i];
+                kr->kind = unlend_right(space, &kr->port, kr->lent_kind, kr->lent_name);
+                kr->lent_kind = RIGHT_NONE;
+                if (kr->kind == RIGHT_RECEIVE)
+                        kr->port->transit = kmsg;
+        }
+}

@@ -37,6 +37,12 @@ static ListLink ipc_done = LIST_INIT(ipc_done);
 static ListLink ipc_dying = LIST_INIT(ipc_dying);
 static bool ipc_draining;
 static const IpcKobjectOps *ipc_kobject_ops;
+static const IpcAsyncOps *ipc_async_ops;
+
+/* ipc_set_async_ops() - who hands messages ahead and grants credit (kernel/async). */
+void ipc_set_async_ops(const IpcAsyncOps *ops) {
+        ipc_async_ops = ops;
+}
 
 /* ipc_set_kobject_ops() - who serves kernel ports (the broker sets it at start-up). */
 void ipc_set_kobject_ops(const IpcKobjectOps *ops) {
@@ -83,13 +89,36 @@ static uint32_t kmsg_qbytes(const Kmsg *k) {
  * bytes (while the receive right travels, by the largest backlog).
  */
 static bool queue_full(const Port *port) {
+        /* Slots held as credit count as messages on their way, each as large as a
+         * one-way message may be. */
+        uint64_t n = (uint64_t)port->msgcount + port->n_reserved;
         if (port->qlimit != PORT_QLIMIT_UNLIMITED)
-                return port->msgcount >= port->qlimit;
+                return n >= port->qlimit;
         const Account *a = port->receiver ? port->receiver->acct_task : NULL;
         if (!a)
-                return port->msgcount >= PORT_QLIMIT_MAX;
-        return port->msgcount >= a->limits->max[ACCT_MESSAGES] ||
-               port->qbytes >= a->limits->max[ACCT_BYTES];
+                return n >= PORT_QLIMIT_MAX;
+        uint64_t bytes = port->qbytes + (uint64_t)port->n_reserved * WIRE_ONE_WAY_MAX;
+        return n >= a->limits->max[ACCT_MESSAGES] || bytes >= a->limits->max[ACCT_BYTES];
+}
+
+/* ipc_port_room() - slots free in @port's queue now, for credit. */
+uint32_t ipc_port_room(const Port *port) {
+        if (queue_full(port) || port->n_senders)
+                return 0;
+        uint64_t n = (uint64_t)port->msgcount + port->n_reserved;
+        uint64_t max = port->qlimit;
+        if (port->qlimit == PORT_QLIMIT_UNLIMITED) {
+                const Account *a = port->receiver ? port->receiver->acct_task : NULL;
+                max = a ? a->limits->max[ACCT_MESSAGES] : PORT_QLIMIT_MAX;
+                if (a) {
+                        /* And as many one-way messages as its bytes have room for. */
+                        uint64_t used = port->qbytes + (uint64_t)port->n_reserved * WIRE_ONE_WAY_MAX;
+                        uint64_t by_bytes = n + (a->limits->max[ACCT_BYTES] - used) / WIRE_ONE_WAY_MAX;
+                        if (by_bytes < max)
+                                max = by_bytes;
+                }
+        }
+        return max > n ? (uint32_t)(max - n > UINT32_MAX ? UINT32_MAX : max - n) : 0;
 }
 
 /* ipc_port_full() - would a plain send to @port have to wait? */
@@ -105,12 +134,19 @@ static void enqueue(Port *p, Kmsg *k) {
         port_update_ready(p);
 }
 
-static void dequeue(Port *p, Kmsg *k) {
-        list_del(&k->link);
+/* @k leaves @p's count (received, taken after a loan, or destroyed). */
+static void uncount(Port *p, Kmsg *k) {
         p->msgcount--;
         p->qbytes -= kmsg_qbytes(k);
         if (!p->msgcount && !p->n_senders)
                 p->transit_height = 0;  /* nothing waits in it: no chain below */
+        if (k->credit && ipc_async_ops)
+                ipc_async_ops->slot_freed(k);
+}
+
+static void dequeue(Port *p, Kmsg *k) {
+        list_del(&k->link);
+        uncount(p, k);
 }
 
 /* Admit the first waiting sender's message into @p's queue. */
@@ -258,7 +294,8 @@ int ipc_send(Kmsg *kmsg, Space *sender, uint32_t option, uint32_t timeout, Waite
                 ipc_serve_receivers(p);
                 return 0;
         }
-        bool force = kmsg->dest_kind == RIGHT_SEND_ONCE || kmsg->dest_kind == RIGHT_KERNEL;
+        bool force = kmsg->dest_kind == RIGHT_SEND_ONCE || kmsg->dest_kind == RIGHT_KERNEL ||
+                     (option & IPC_SEND_RESERVED);
         if (force || !ipc_port_full(p)) {
                 enqueue(p, kmsg);
                 return 0;
@@ -291,10 +328,33 @@ int ipc_send(Kmsg *kmsg, Space *sender, uint32_t option, uint32_t timeout, Waite
  * (queued or from a waiting sender).
  */
 static int take(Port *p, uint32_t option, uint32_t rcv_size, Kmsg **kmsgp, uint32_t *neededp) {
+        *kmsgp = NULL;
+        if (option & IPC_RCV_LEND) {
+                /* Lent: out of the queue, still in the count until taken or given back.
+                 * A rendezvous sender is not admitted by a loan, nor is a message
+                 * with descriptors or a receive right lent. */
+                if (list_empty(&p->queue))
+                        return IPC_NOT_LENDABLE;
+                Kmsg *k = list_entry(list_first(&p->queue), Kmsg, link);
+                if (k->n_fds)
+                        return IPC_NOT_LENDABLE;
+                /* Nor one carrying a receive right: a port changes hands only when received. */
+                for (uint32_t i = 0; i < k->n_rights; i++)
+                        if (k->rights[i].kind == RIGHT_RECEIVE)
+                                return IPC_NOT_LENDABLE;
+                list_del(&k->link);
+                p->n_lent++;
+                k->seqno = p->seqno++;
+                ipc_stats.received++;
+                if (list_linked(&p->ready_link))
+                        list_del(&p->ready_link);
+                port_update_ready(p);
+                *kmsgp = k;
+                return 0;
+        }
         if (list_empty(&p->queue))
                 admit_one(p);   /* a rendezvous, or room the queue never had */
         Kmsg *k = list_entry(list_first(&p->queue), Kmsg, link);
-        *kmsgp = NULL;
         if (k->size > rcv_size) {
                 *neededp = k->size;
                 if (option & RCV_LARGE)
@@ -326,7 +386,42 @@ void ipc_serve_receivers(Port *port) {
                 int status = take(port, w->option, w->rcv_size, &k, &w->needed);
                 w->kmsg = k;
                 waiter_done(w, WAITER_RCV, status);
+                if (status == IPC_NOT_LENDABLE)
+                        break;          /* it stays for a receive that can take it */
         }
+}
+
+/**
+ * ipc_lent_taken() - a message lent out of @port was taken by its receiver:
+ * its slot frees, a waiting sender may come in
+ * @kmsg: the lent message; it still belongs to the caller
+ */
+void ipc_lent_taken(Port *port, Kmsg *kmsg) {
+        port->n_lent--;
+        uncount(port, kmsg);
+        if (!port->active)
+                return;
+        while (port->n_senders && !queue_full(port))
+                admit_one(port);
+        port_update_ready(port);
+        ipc_serve_receivers(port);
+}
+
+/**
+ * ipc_lent_return() - a message lent out of @port comes back unread: to the
+ * head of its queue (the caller gives back the latest first, so order holds)
+ * @kmsg: taken; destroyed if @port died meanwhile
+ */
+void ipc_lent_return(Port *port, Kmsg *kmsg) {
+        port->n_lent--;
+        if (!port->active) {
+                uncount(port, kmsg);
+                kmsg_free(kmsg);
+                return;
+        }
+        list_add_head(&port->queue, &kmsg->link);
+        port_update_ready(port);
+        ipc_serve_receivers(port);
 }
 
 /**
@@ -437,6 +532,8 @@ static void port_destroy_now(Port *p) {
                 dequeue(p, k);
                 kmsg_free(k);
         }
+        if (ipc_async_ops)
+                ipc_async_ops->port_dead(p);
         ipc_port_set_receiver(p, NULL, 0);
         notify_port_dead(p);
         notify_port_clear(p);
@@ -567,6 +664,16 @@ void ipc_space_terminate(Space *s) {
 }
 
 /**
+ * ipc_port_recall_lent() - what @port's receiver holds on loan goes back to
+ * the queue (the port changes sets: a receive through the new set must not
+ * overtake it)
+ */
+void ipc_port_recall_lent(Port *port) {
+        if (port->receiver && port->n_lent && ipc_async_ops)
+                ipc_async_ops->receiver_leaving(port, port->receiver, false);
+}
+
+/**
  * ipc_port_set_receiver() - @space (name @name) now holds @port's receive
  * right; NULL: nobody (it travels, or is being destroyed)
  *
@@ -575,6 +682,9 @@ void ipc_space_terminate(Space *s) {
  */
 void ipc_port_set_receiver(Port *port, Space *space, uint32_t name) {
         Space *old = port->receiver;
+        /* What was lent to the old holder goes back to the queue first. */
+        if (old && old != space && (port->n_lent || port->n_armed) && ipc_async_ops)
+                ipc_async_ops->receiver_leaving(port, old, true);
         if (old != space && port->n_sorights) {
                 if (old)
                         account_release(old->acct_task, old->acct_uid, ACCT_KMSGS, port->n_sorights);

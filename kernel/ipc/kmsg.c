@@ -172,13 +172,22 @@ void kmsg_charge_kernel(Kmsg *k, Space *payer) {
  * kmsg_charge_sender() - charge @k to its sender's accounts, all or nothing
  * @space: the sender's space
  * @ool: bytes of out-of-line regions it carries
+ * @force: past the quotas too (a send already promised room)
  *
  * Return: true, or false (nothing charged) when over a quota.
  */
-bool kmsg_charge_sender(Kmsg *k, Space *space, uint64_t ool) {        Account *t = space->acct_task, *u = space->acct_uid;
+bool kmsg_charge_sender(Kmsg *k, Space *space, uint64_t ool, bool force) {
+        Account *t = space->acct_task, *u = space->acct_uid;
         uint64_t bytes = (uint64_t)k->size + k->attach_size;
         if (!t && !u)
                 return true;
+        if (force) {
+                account_charge_force(t, u, ACCT_MESSAGES, 1);
+                account_charge_force(t, u, ACCT_BYTES, bytes);
+                account_charge_force(t, u, ACCT_FDS, k->n_fds);
+                account_charge_force(t, u, ACCT_OOL, ool);
+                goto charged;
+        }
         if (!account_charge(t, u, ACCT_MESSAGES, 1))
                 return false;
         if (!account_charge(t, u, ACCT_BYTES, bytes)) {
@@ -196,6 +205,7 @@ bool kmsg_charge_sender(Kmsg *k, Space *space, uint64_t ool) {        Account *t
                 account_release(t, u, ACCT_FDS, k->n_fds);
                 return false;
         }
+charged:
         k->acct_task = account_ref(t);
         k->acct_uid = account_ref(u);
         k->charged_ool = ool;
@@ -234,6 +244,7 @@ Kmsg *kmsg_free(Kmsg *kmsg) {
                         close(kmsg->fds[i]);
         if (kmsg->fds_counted)
                 ipc_stats.fds_in_flight -= kmsg->n_fds;
+        assert(!kmsg->credit);  /* a credited message leaves its port's count first */
         kmsg_uncharge(kmsg);
         kmsg_release(kmsg, kmsg_bytes(kmsg->size + kmsg->attach_size, kmsg->n_rights, kmsg->n_fds));
         return NULL;

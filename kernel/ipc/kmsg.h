@@ -28,6 +28,8 @@ typedef struct {
         uint32_t offset;        /* where the name goes in the message bytes */
         uint8_t kind;           /* RIGHT_*; the disposition until copy-in commits */
         uint8_t disp;           /* the sender's disposition (MSG_TYPE_*) */
+        uint8_t lent_kind;      /* lent: the right the receiver was given (RIGHT_*) */
+        uint32_t lent_name;     /* lent: under this name */
 } KmsgRight;
 
 struct Kmsg {
@@ -54,6 +56,9 @@ struct Kmsg {
         Account *acct_uid;
         uint64_t charged_ool;
         uint8_t charge;         /* KMSG_CHARGE_* */
+        uint8_t reply_lent_kind; /* lent: the reply right the receiver was given, and its name */
+        uint32_t reply_lent_name;
+        void *credit;           /* sent with send credit: the Credit it used (kernel/async) */
         uint8_t charged_units;  /* KMSG_CHARGE_KERNEL: kernel_messages counted for it (0 or 1) */
         bool fds_counted;       /* its descriptors are in ipc_stats.fds_in_flight */
         uint32_t n_fds;
@@ -72,13 +77,18 @@ enum {
 
 int kmsg_new(Kmsg **kmsgp, uint32_t size, uint32_t n_rights, uint32_t n_fds);
 void kmsg_charge_kernel(Kmsg *kmsg, Space *payer);
-bool kmsg_charge_sender(Kmsg *kmsg, Space *space, uint64_t ool);
+bool kmsg_charge_sender(Kmsg *kmsg, Space *space, uint64_t ool, bool force);
 Kmsg *kmsg_free(Kmsg *kmsg);
 void kmsg_cache_deinit(void);
 int kmsg_check_fds(const uint8_t *msg, uint32_t size, const int *fds, uint32_t n_fds);
 int kmsg_copyin(Space *space, const uint8_t *msg, uint32_t size, uint32_t attach_size,
                 const WireMsgInfo *info, int *fds, uint32_t n_fds, Kmsg **kmsgp);
+int kmsg_copyin_charged(Space *space, const uint8_t *msg, uint32_t size, uint32_t attach_size,
+                        const WireMsgInfo *info, int *fds, uint32_t n_fds, Kmsg **kmsgp, bool force);
 void kmsg_copyout(Space *space, Kmsg *kmsg, uint8_t *out);
+void kmsg_copyout_lend(Space *space, Kmsg *kmsg, uint8_t *out);
+void kmsg_uncopyout(Space *space, Kmsg *kmsg);
+uint8_t kmsg_copyin_move(Space *space, uint32_t name, uint32_t disp, Port **portp);
 void kmsg_copyout_returned(Space *space, Kmsg *kmsg, uint8_t *out);
 void kmsg_copyout_header(Kmsg *kmsg, uint8_t *out);
 uint32_t kmsg_copyout_right(Space *space, Port *port, uint8_t kind);

@@ -107,8 +107,10 @@ int port_new_kobject(Port **portp, uint8_t type, void *object) {
 PortRequests *port_requests(Port *port) {
         if (!port->requests) {
                 port->requests = calloc(1, sizeof(*port->requests));
-                if (port->requests)
+                if (port->requests) {
                         list_init(&port->requests->dn_requests);
+                        list_init(&port->requests->credits);
+                }
         }
         return port->requests;
 }
@@ -168,7 +170,7 @@ Port *port_unref(Port *port) {
         assert(!port->pset);
         if (port->requests) {
                 assert(!port->requests->ns_notify && !port->requests->pd_notify &&
-                       list_empty(&port->requests->dn_requests));
+                       list_empty(&port->requests->dn_requests) && list_empty(&port->requests->credits));
                 free(port->requests);
         }
         port_live--;
@@ -231,7 +233,7 @@ void port_validate(const Port *port) {
         if (!port->is_set) {
                 for (ListLink *l = port->queue.next; l != &port->queue; l = l->next)
                         n++;
-                assert(n == port->msgcount);
+                assert(n + port->n_lent == port->msgcount);
                 n = 0;
                 for (ListLink *l = port->senders.next; l != &port->senders; l = l->next)
                         n++;

@@ -37,6 +37,7 @@ typedef struct {
         Port *ns_notify;        /* no-senders: where to (one reference) */
         Port *pd_notify;        /* port-destroyed: the backup (one reference) */
         ListLink dn_requests;   /* DeadNameReq.port_link */
+        ListLink credits;       /* Credit.port_link: senders holding backlog slots (kernel/async) */
 } PortRequests;
 
 /*
@@ -57,7 +58,10 @@ struct Port {
         uint32_t receiver_name;
 
         uint32_t qlimit;        /* PORT_QLIMIT_UNLIMITED: bounded by the receiver's quotas */
-        uint32_t msgcount;
+        uint32_t msgcount;      /* queued, and handed ahead to the receiver but not yet taken */
+        uint32_t n_lent;        /* of those, handed ahead (out of the queue) */
+        uint32_t n_reserved;    /* backlog slots senders hold as credit */
+        uint32_t n_armed;       /* arms on it (kernel/async): they end when its receive right leaves */
         uint32_t seqno;
         uint32_t mscount;
         uint32_t n_srights;     /* send rights: space entries plus rights in messages */

@@ -94,8 +94,10 @@ static int do_status(Space *s, uint32_t name, int32_t *out) {
                         v[1] += list_entry(l, Port, member_link)->msgcount;
         } else {
                 uint32_t set = p->pset && p->receiver == s ? p->pset->receiver_name : 0;
+                /* Lent messages are still queued as far as anyone can tell: their numbers too. */
                 uint32_t f[] = { p->qlimit, p->msgcount, p->receiver == s, p->n_srights,
-                                 p->n_sorights, p->seqno, p->mscount, set, p->n_senders, e->urefs };
+                                 p->n_sorights, p->seqno - p->n_lent, p->mscount, set, p->n_senders,
+                                 e->urefs };
                 memcpy(v, f, sizeof(f));
         }
         memcpy(out, v, sizeof(v));
@@ -122,12 +124,15 @@ static int do_set_backlog(Space *s, uint32_t name, uint32_t backlog) {
 
 static int do_set_add(Space *s, uint32_t set_name, uint32_t name) {
         int kr;
+        SpaceEntry *e = lookup_receive(s, name, &kr);
+        /* The library forgot what it held on loan of the port; it goes back whatever the outcome. */
+        if (e)
+                ipc_port_recall_lent(e->port);
         SpaceEntry *se = space_lookup(s, set_name);
         if (!se)
                 return KERN_INVALID_NAME;
         if (!(se->bits & ENTRY_PORT_SET))
                 return KERN_INVALID_RIGHT;
-        SpaceEntry *e = lookup_receive(s, name, &kr);
         if (!e)
                 return kr;
         if (e->port->pset)
@@ -142,6 +147,7 @@ static int do_set_remove(Space *s, uint32_t name) {
         SpaceEntry *e = lookup_receive(s, name, &kr);
         if (!e)
                 return kr;
+        ipc_port_recall_lent(e->port);
         if (!e->port->pset)
                 return KERN_NOT_IN_SET;
         port_set_remove(e->port);

@@ -22,7 +22,7 @@ int wire_header_decode(const uint8_t *buf, size_t len, WireHeader *h) {
         h->reserved = wire_get_le32(buf + 12);
         if (h->size != len || h->size > WIRE_FRAME_MAX)
                 return -EBADMSG;
-        if (h->flags != 0 || h->reserved != 0)
+        if ((h->flags & ~WIRE_FLAG_ONE_WAY) || h->reserved != 0)
                 return -EBADMSG;
         return 0;
 }
@@ -96,8 +96,13 @@ int wire_msg_req_decode(const uint8_t *buf, size_t len, WireMsgReq *m) {
         m->rcv_name = wire_get_le32(buf + 8);
         m->rcv_size = wire_get_le32(buf + 12);
         m->rcv_timeout = wire_get_le32(buf + 16);
-        m->reserved = wire_get_le32(buf + 20);
-        if ((m->option & ~WIRE_MSG_OPTIONS) || m->reserved != 0)
+        m->extra = wire_get_le32(buf + 20);
+        if (m->option & ~WIRE_MSG_OPTIONS)
+                return -EBADMSG;
+        /* Credit goes back with a send; lending asks for more with a receive. */
+        if ((WIRE_EXTRA_CREDIT_BACK(m->extra) && !(m->option & WIRE_MSG_SEND)) ||
+            (WIRE_EXTRA_LEND(m->extra) && !(m->option & WIRE_MSG_MANY)) ||
+            ((m->option & WIRE_MSG_MANY) && !(m->option & WIRE_MSG_RCV)))
                 return -EBADMSG;
         if (!(m->option & (WIRE_MSG_SEND | WIRE_MSG_RCV)))
                 return -EBADMSG;
@@ -113,7 +118,7 @@ void wire_msg_req_encode(uint8_t *buf, const WireMsgReq *m) {
         wire_put_le32(buf + 8, m->rcv_name);
         wire_put_le32(buf + 12, m->rcv_size);
         wire_put_le32(buf + 16, m->rcv_timeout);
-        wire_put_le32(buf + 20, m->reserved);
+        wire_put_le32(buf + 20, m->extra);
 }
 
 int wire_msg_reply_decode(const uint8_t *buf, size_t len, WireMsgReply *m) {
@@ -124,7 +129,7 @@ int wire_msg_reply_decode(const uint8_t *buf, size_t len, WireMsgReply *m) {
         m->pid = (int32_t)wire_get_le32(buf + 8);
         m->uid = wire_get_le32(buf + 12);
         m->gid = wire_get_le32(buf + 16);
-        m->reserved = wire_get_le32(buf + 20);
+        m->credit = wire_get_le32(buf + 20);
         if ((m->flags & (WIRE_REPLY_RECEIVED | WIRE_REPLY_RETURNED)) && len < WIRE_MSG_REPLY_SIZE + sizeof(msg_header_t))
                 return -EBADMSG;
         return 0;
@@ -136,7 +141,26 @@ void wire_msg_reply_encode(uint8_t *buf, const WireMsgReply *m) {
         wire_put_le32(buf + 8, (uint32_t)m->pid);
         wire_put_le32(buf + 12, m->uid);
         wire_put_le32(buf + 16, m->gid);
-        wire_put_le32(buf + 20, m->reserved);
+        wire_put_le32(buf + 20, m->credit);
+}
+
+int wire_event_decode(const uint8_t *buf, size_t len, WireEvent *e) {
+        if (len < WIRE_EVENT_SIZE)
+                return -EBADMSG;
+        e->type = wire_get_le32(buf);
+        e->a = wire_get_le32(buf + 4);
+        e->b = wire_get_le32(buf + 8);
+        e->reserved = wire_get_le32(buf + 12);
+        if (e->type < WIRE_EVENT_PUSH || e->type > WIRE_EVENT_READY)
+                return -EBADMSG;
+        return 0;
+}
+
+void wire_event_encode(uint8_t *buf, const WireEvent *e) {
+        wire_put_le32(buf, e->type);
+        wire_put_le32(buf + 4, e->a);
+        wire_put_le32(buf + 8, e->b);
+        wire_put_le32(buf + 12, e->reserved);
 }
 
 /**

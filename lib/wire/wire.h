@@ -18,7 +18,7 @@
 
 #define WIRE_MAGIC 0x4350494du  /* "MIPC" */
 #define WIRE_VERSION_MAJOR 1u
-#define WIRE_VERSION_MINOR 0u
+#define WIRE_VERSION_MINOR 1u    /* 1: armed receives, lending, send credit (doc/protocol.md) */
 
 #define WIRE_HDR_SIZE 16u
 #define WIRE_HELLO_SIZE 16u
@@ -48,15 +48,56 @@ enum {
         WIRE_OP_HELLO = 1,
         WIRE_OP_MSG = 2,
         WIRE_OP_REPLY_PORT = 3,
+        WIRE_OP_ARM = 4,        /* 1.1: hand a port's messages to the task as they come */
+        WIRE_OP_LENT = 5,       /* 1.1, one way: messages handed ahead, taken or given back */
+        WIRE_OP_EVENT = 6,      /* 1.1, broker to task only, with WIRE_OP_REPLY and serial 0 */
         WIRE_OP_REPLY = 0x8000,  /* or'ed into the op of a reply */
 };
+
+/* Bits of WireHeader.flags. */
+#define WIRE_FLAG_ONE_WAY 0x1u  /* 1.1: no reply frame (MSG with SEND only, LENT) */
 
 /* Bits of WireMsgReq.option beyond the user's options (types.h). */
 #define WIRE_MSG_SEND 0x1u
 #define WIRE_MSG_RCV 0x2u
 #define WIRE_MSG_RPC 0x4u   /* a send-once notification answers with RCV_SERVER_DIED */
-#define WIRE_MSG_OPTIONS (WIRE_MSG_SEND | WIRE_MSG_RCV | WIRE_MSG_RPC | SEND_TIMEOUT | \
+#define WIRE_MSG_MANY 0x8u  /* 1.1: lend more of what is queued after the first (WIRE_EXTRA_LEND) */
+#define WIRE_MSG_OPTIONS (WIRE_MSG_SEND | WIRE_MSG_RCV | WIRE_MSG_RPC | WIRE_MSG_MANY | SEND_TIMEOUT | \
                           SEND_NOTIFY | RCV_TIMEOUT | RCV_LARGE)
+
+/* A one-way send's message, at most (bytes): each slot of credit holds this
+ * much of the sender's byte quota and of the receiver's queue. */
+#define WIRE_ONE_WAY_MAX 2048u
+
+/* WireMsgReq.extra (1.1; 0 in 1.0): credits given back for the destination of
+ * the send, and the most messages to lend after the first (WIRE_MSG_MANY). */
+#define WIRE_EXTRA(credit_back, lend) ((uint32_t)(credit_back) | ((uint32_t)(lend) << 16))
+#define WIRE_EXTRA_CREDIT_BACK(x) ((x) & 0xffffu)
+#define WIRE_EXTRA_LEND(x) ((x) >> 16)
+
+/* WireMsgReply.credit (1.1): credits granted for the destination of the
+ * send, and messages lent after the one received (they follow as PUSH events). */
+#define WIRE_REPLY_EXTRA(credit, lent) ((uint32_t)(credit) | ((uint32_t)(lent) << 16))
+#define WIRE_REPLY_CREDIT(x) ((x) & 0xffffu)
+#define WIRE_REPLY_LENT(x) ((x) >> 16)
+
+/* WireEvent.reserved of a PUSH: it was lent by an arm (given back when the arm ends). */
+#define WIRE_PUSH_FROM_ARM 0x1u
+
+/* Events (op WIRE_OP_EVENT): what the broker tells a task of its own accord. */
+enum {
+        WIRE_EVENT_PUSH = 1,    /* a = lend id, b = armed name (0: lent after a receive); a message follows */
+        WIRE_EVENT_CREDIT = 2,  /* a = destination name, b = credits granted */
+        WIRE_EVENT_REVOKE = 3,  /* a = destination name: its credit is gone */
+        WIRE_EVENT_READY = 4,   /* a = armed name: a message that cannot be handed ahead waits */
+};
+#define WIRE_EVENT_SIZE 16u
+
+/* Bodies of ARM (name, window; window 0 disarms) and its reply (status, 0), and of LENT. */
+#define WIRE_ARM_SIZE 8u
+#define WIRE_ARM_REPLY_SIZE 8u
+#define WIRE_LENT_HDR_SIZE 8u   /* n_taken, n_given_back; then their lend ids */
+#define WIRE_LENT_IDS_MAX 1024u
 
 /* Bits of WireMsgReply.flags. */
 #define WIRE_REPLY_RECEIVED 0x1u  /* a received message follows */
@@ -97,7 +138,7 @@ typedef struct {
         uint32_t rcv_name;
         uint32_t rcv_size;
         uint32_t rcv_timeout;
-        uint32_t reserved;
+        uint32_t extra;         /* WIRE_EXTRA(); 0 in 1.0 */
 } WireMsgReq;
 
 typedef struct {
@@ -106,8 +147,15 @@ typedef struct {
         int32_t pid;
         uint32_t uid;
         uint32_t gid;
-        uint32_t reserved;
+        uint32_t credit;        /* 1.1: credits granted for the destination of the send */
 } WireMsgReply;
+
+typedef struct {
+        uint32_t type;          /* WIRE_EVENT_* */
+        uint32_t a;
+        uint32_t b;
+        uint32_t reserved;
+} WireEvent;
 
 /* What wire_msg_check() learned about a message. */
 typedef struct {
@@ -143,6 +191,8 @@ int wire_msg_req_decode(const uint8_t *buf, size_t len, WireMsgReq *m);
 void wire_msg_req_encode(uint8_t *buf, const WireMsgReq *m);
 int wire_msg_reply_decode(const uint8_t *buf, size_t len, WireMsgReply *m);
 void wire_msg_reply_encode(uint8_t *buf, const WireMsgReply *m);
+int wire_event_decode(const uint8_t *buf, size_t len, WireEvent *e);
+void wire_event_encode(uint8_t *buf, const WireEvent *e);
 
 int wire_default_socket_path(char *buf, size_t size);
 int wire_socket_path(const char *override, char *buf, size_t size);

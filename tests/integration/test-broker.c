@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "fixture.h"
+#include "raw.h"
 #include "wire.h"
 
 static int run(const char *args, char *out, size_t size) {
@@ -220,47 +221,12 @@ START_TEST(test_unreachable_broker_one_rule) {
 END_TEST
 
 /* A raw connection to the broker, for speaking the protocol badly. */
-static int raw_connect(void) {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", fixture_broker.path);
-        int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-        ck_assert_int_ge(fd, 0);
-        ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-        return fd;
+static int raw_connect_here(void) {
+        return raw_connect(fixture_broker.path);
 }
 
-/* The broker hangs up on @fd (after any replies). */
-static void assert_dropped(int fd) {
-        uint8_t buf[256];
-        struct timeval tv = { 10, 0 };
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-        ssize_t n;
-        while ((n = recv(fd, buf, sizeof(buf), 0)) > 0)
-                ;
-        ck_assert_int_eq(n, 0);
-        close(fd);
-}
-
-static void send_raw(int fd, const void *data, size_t len) {
-        ck_assert_int_eq(send(fd, data, len, MSG_NOSIGNAL), (ssize_t)len);
-}
-
-static void hello_frame(uint8_t *out, uint16_t major, uint32_t magic) {
-        WireHeader h = { .size = WIRE_HDR_SIZE + WIRE_HELLO_SIZE, .op = WIRE_OP_HELLO, .serial = 1 };
-        WireHello m = { .magic = magic, .major = major };
-        wire_header_encode(out, &h);
-        wire_hello_encode(out + WIRE_HDR_SIZE, &m);
-}
-
-/* A handshaken raw connection. */
-static int raw_task(void) {
-        int fd = raw_connect();
-        uint8_t f[64];
-        hello_frame(f, WIRE_VERSION_MAJOR, WIRE_MAGIC);
-        send_raw(fd, f, WIRE_HDR_SIZE + WIRE_HELLO_SIZE);
-        uint8_t in[128];
-        ck_assert_int_eq(recv(fd, in, sizeof(in), 0), WIRE_HDR_SIZE + WIRE_HELLO_REPLY_SIZE);
-        return fd;
+static int raw_task_here(void) {
+        return raw_task(fixture_broker.path, 0, NULL);
 }
 
 /* The broker still serves a well-behaved task. */
@@ -274,47 +240,47 @@ START_TEST(test_bad_handshakes) {
         uint8_t f[256];
         int fd;
 
-        fd = raw_connect();     /* garbage */
+        fd = raw_connect_here();     /* garbage */
         memset(f, 0xee, 64);
-        send_raw(fd, f, 64);
-        assert_dropped(fd);
+        raw_send(fd, f, 64);
+        raw_assert_dropped(fd);
 
-        fd = raw_connect();     /* wrong magic */
-        hello_frame(f, WIRE_VERSION_MAJOR, 0x12345678);
-        send_raw(fd, f, WIRE_HDR_SIZE + WIRE_HELLO_SIZE);
-        assert_dropped(fd);
+        fd = raw_connect_here();     /* wrong magic */
+        raw_hello_frame(f, WIRE_VERSION_MAJOR, 0, 0x12345678);
+        raw_send(fd, f, WIRE_HDR_SIZE + WIRE_HELLO_SIZE);
+        raw_assert_dropped(fd);
 
-        fd = raw_connect();     /* a version we do not speak: told so, then dropped */
-        hello_frame(f, WIRE_VERSION_MAJOR + 1, WIRE_MAGIC);
-        send_raw(fd, f, WIRE_HDR_SIZE + WIRE_HELLO_SIZE);
+        fd = raw_connect_here();     /* a version we do not speak: told so, then dropped */
+        raw_hello_frame(f, WIRE_VERSION_MAJOR + 1, 0, WIRE_MAGIC);
+        raw_send(fd, f, WIRE_HDR_SIZE + WIRE_HELLO_SIZE);
         uint8_t in[128];
         ck_assert_int_eq(recv(fd, in, sizeof(in), 0), WIRE_HDR_SIZE + WIRE_HELLO_REPLY_SIZE);
         WireHelloReply rep;
         ck_assert_int_eq(wire_hello_reply_decode(in + WIRE_HDR_SIZE, WIRE_HELLO_REPLY_SIZE, &rep), 0);
         ck_assert_uint_eq(rep.status, KERN_FAILURE);
         ck_assert_uint_eq(rep.major, WIRE_VERSION_MAJOR);
-        assert_dropped(fd);
+        raw_assert_dropped(fd);
 
         /* Flags and reserved bytes of the hello are for later versions: non-zero is refused. */
         for (int field = 0; field < 2; field++) {
-                fd = raw_connect();
-                hello_frame(f, WIRE_VERSION_MAJOR, WIRE_MAGIC);
+                fd = raw_connect_here();
+                raw_hello_frame(f, WIRE_VERSION_MAJOR, 0, WIRE_MAGIC);
                 wire_put_le32(f + WIRE_HDR_SIZE + (field ? 12 : 8), 1);
-                send_raw(fd, f, WIRE_HDR_SIZE + WIRE_HELLO_SIZE);
-                assert_dropped(fd);
+                raw_send(fd, f, WIRE_HDR_SIZE + WIRE_HELLO_SIZE);
+                raw_assert_dropped(fd);
         }
 
-        fd = raw_connect();     /* a request before the handshake */
+        fd = raw_connect_here();     /* a request before the handshake */
         WireHeader h = { .size = WIRE_HDR_SIZE, .op = WIRE_OP_REPLY_PORT, .serial = 5 };
         wire_header_encode(f, &h);
-        send_raw(fd, f, WIRE_HDR_SIZE);
-        assert_dropped(fd);
+        raw_send(fd, f, WIRE_HDR_SIZE);
+        raw_assert_dropped(fd);
 
-        fd = raw_connect();     /* truncated header */
-        send_raw(fd, f, 7);
-        assert_dropped(fd);
+        fd = raw_connect_here();     /* truncated header */
+        raw_send(fd, f, 7);
+        raw_assert_dropped(fd);
 
-        fd = raw_connect();     /* connect and close at once */
+        fd = raw_connect_here();     /* connect and close at once */
         close(fd);
         assert_alive();
 }
@@ -325,60 +291,60 @@ START_TEST(test_bad_frames_after_handshake) {
         int fd;
         WireHeader h;
 
-        fd = raw_task();        /* length that lies */
+        fd = raw_task_here();        /* length that lies */
         h = (WireHeader){ .size = 200, .op = WIRE_OP_REPLY_PORT, .serial = 2 };
         wire_header_encode(f, &h);
-        send_raw(fd, f, WIRE_HDR_SIZE);
-        assert_dropped(fd);
+        raw_send(fd, f, WIRE_HDR_SIZE);
+        raw_assert_dropped(fd);
 
-        fd = raw_task();        /* unknown op */
+        fd = raw_task_here();        /* unknown op */
         h = (WireHeader){ .size = WIRE_HDR_SIZE, .op = 0x77, .serial = 2 };
         wire_header_encode(f, &h);
-        send_raw(fd, f, WIRE_HDR_SIZE);
-        assert_dropped(fd);
+        raw_send(fd, f, WIRE_HDR_SIZE);
+        raw_assert_dropped(fd);
 
-        fd = raw_task();        /* a second handshake */
-        hello_frame(f, WIRE_VERSION_MAJOR, WIRE_MAGIC);
-        send_raw(fd, f, WIRE_HDR_SIZE + WIRE_HELLO_SIZE);
-        assert_dropped(fd);
+        fd = raw_task_here();        /* a second handshake */
+        raw_hello_frame(f, WIRE_VERSION_MAJOR, 0, WIRE_MAGIC);
+        raw_send(fd, f, WIRE_HDR_SIZE + WIRE_HELLO_SIZE);
+        raw_assert_dropped(fd);
 
-        fd = raw_task();        /* a message request with its reserved field set */
+        fd = raw_task_here();        /* a message request with its reserved field set */
         h = (WireHeader){ .size = WIRE_HDR_SIZE + WIRE_MSG_REQ_SIZE, .op = WIRE_OP_MSG, .serial = 2 };
         wire_header_encode(f, &h);
-        WireMsgReq rq = { .option = WIRE_MSG_RCV, .rcv_name = 0x401, .rcv_size = 64, .reserved = 7 };
+        WireMsgReq rq = { .option = WIRE_MSG_RCV, .rcv_name = 0x401, .rcv_size = 64, .extra = 7 };
         wire_msg_req_encode(f + WIRE_HDR_SIZE, &rq);
-        send_raw(fd, f, h.size);
-        assert_dropped(fd);
+        raw_send(fd, f, h.size);
+        raw_assert_dropped(fd);
 
-        fd = raw_task();        /* a message request with unknown options */
+        fd = raw_task_here();        /* a message request with unknown options */
         h = (WireHeader){ .size = WIRE_HDR_SIZE + WIRE_MSG_REQ_SIZE, .op = WIRE_OP_MSG, .serial = 2 };
         wire_header_encode(f, &h);
         WireMsgReq q = { .option = WIRE_MSG_RCV | 0x01000000 };
         wire_msg_req_encode(f + WIRE_HDR_SIZE, &q);
-        send_raw(fd, f, h.size);
-        assert_dropped(fd);
+        raw_send(fd, f, h.size);
+        raw_assert_dropped(fd);
 
-        fd = raw_task();        /* a send request without a message */
+        fd = raw_task_here();        /* a send request without a message */
         q = (WireMsgReq){ .option = WIRE_MSG_SEND };
         wire_msg_req_encode(f + WIRE_HDR_SIZE, &q);
-        send_raw(fd, f, h.size);
-        assert_dropped(fd);
+        raw_send(fd, f, h.size);
+        raw_assert_dropped(fd);
 
-        fd = raw_task();        /* reserved header bits */
+        fd = raw_task_here();        /* reserved header bits */
         h = (WireHeader){ .size = WIRE_HDR_SIZE, .op = WIRE_OP_REPLY_PORT, .serial = 2, .flags = 1 };
         wire_header_encode(f, &h);
-        send_raw(fd, f, WIRE_HDR_SIZE);
-        assert_dropped(fd);
+        raw_send(fd, f, WIRE_HDR_SIZE);
+        raw_assert_dropped(fd);
 
-        fd = raw_task();        /* a frame larger than any allowed */
+        fd = raw_task_here();        /* a frame larger than any allowed */
         uint8_t *big = calloc(1, WIRE_FRAME_MAX + 64);
         h = (WireHeader){ .size = WIRE_FRAME_MAX + 64, .op = WIRE_OP_MSG, .serial = 2 };
         wire_header_encode(big, &h);
-        send_raw(fd, big, WIRE_FRAME_MAX + 64);
+        raw_send(fd, big, WIRE_FRAME_MAX + 64);
         free(big);
-        assert_dropped(fd);
+        raw_assert_dropped(fd);
 
-        fd = raw_task();        /* a descriptor nobody declared */
+        fd = raw_task_here();        /* a descriptor nobody declared */
         int devnull = open("/dev/null", O_RDONLY);
         h = (WireHeader){ .size = WIRE_HDR_SIZE, .op = WIRE_OP_REPLY_PORT, .serial = 2 };
         wire_header_encode(f, &h);
@@ -397,7 +363,7 @@ START_TEST(test_bad_frames_after_handshake) {
         memcpy(CMSG_DATA(cm), &devnull, sizeof(int));
         ck_assert_int_eq(sendmsg(fd, &mh, MSG_NOSIGNAL), WIRE_HDR_SIZE);
         close(devnull);
-        assert_dropped(fd);
+        raw_assert_dropped(fd);
 
         assert_alive();
 }
@@ -405,7 +371,7 @@ END_TEST
 
 START_TEST(test_malformed_message_gets_code) {
         /* A malformed message is answered with a code; the task stays. */
-        int fd = raw_task();
+        int fd = raw_task_here();
         uint8_t f[256] = { 0 };
         msg_header_t mh = { .msg_size = 33, .msg_remote_port = 0x100 };
         WireHeader h = { .size = WIRE_HDR_SIZE + WIRE_MSG_REQ_SIZE + 36, .op = WIRE_OP_MSG, .serial = 9 };
@@ -413,7 +379,7 @@ START_TEST(test_malformed_message_gets_code) {
         WireMsgReq q = { .option = WIRE_MSG_SEND };
         wire_msg_req_encode(f + WIRE_HDR_SIZE, &q);
         memcpy(f + WIRE_HDR_SIZE + WIRE_MSG_REQ_SIZE, &mh, sizeof(mh));
-        send_raw(fd, f, h.size);
+        raw_send(fd, f, h.size);
         uint8_t in[256];
         ssize_t n = recv(fd, in, sizeof(in), 0);
         ck_assert_int_eq(n, WIRE_HDR_SIZE + WIRE_MSG_REPLY_SIZE);
@@ -426,7 +392,7 @@ START_TEST(test_malformed_message_gets_code) {
         /* The same connection still works. */
         h = (WireHeader){ .size = WIRE_HDR_SIZE, .op = WIRE_OP_REPLY_PORT, .serial = 10 };
         wire_header_encode(f, &h);
-        send_raw(fd, f, WIRE_HDR_SIZE);
+        raw_send(fd, f, WIRE_HDR_SIZE);
         ck_assert_int_eq(recv(fd, in, sizeof(in), 0), WIRE_HDR_SIZE + WIRE_REPLY_PORT_REPLY_SIZE);
         ck_assert_uint_eq(wire_get_le32(in + WIRE_HDR_SIZE), 0);
         close(fd);
@@ -442,7 +408,7 @@ START_TEST(test_task_that_stops_reading) {
         test_broker_spawn(&fixture_broker, (const char *const[]){ "--limit=task.unread_bytes=65536", NULL });
         ck_assert_int_eq(machipc_connect(NULL), 0);
         fixture_fds = test_count_fds(fixture_broker.pid);
-        int fd = raw_task();
+        int fd = raw_task_here();
         int one = 1 << 12;
         setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &one, sizeof(one));
         uint8_t f[WIRE_HDR_SIZE];
@@ -476,7 +442,7 @@ START_TEST(test_task_limit) {
                 fds[i] = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
                 ck_assert_int_eq(connect(fds[i], (struct sockaddr *)&sa, sizeof(sa)), 0);
                 uint8_t f[64], in[128];
-                hello_frame(f, WIRE_VERSION_MAJOR, WIRE_MAGIC);
+                raw_hello_frame(f, WIRE_VERSION_MAJOR, 0, WIRE_MAGIC);
                 send(fds[i], f, WIRE_HDR_SIZE + WIRE_HELLO_SIZE, MSG_NOSIGNAL);
                 ssize_t n = recv(fds[i], in, sizeof(in), 0);
                 if (i < 2)

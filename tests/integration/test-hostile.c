@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "fixture.h"
+#include "raw.h"
 #include "kcall.h"
 #include "wire.h"
 
@@ -286,7 +287,8 @@ static msg_return_t kcall_to(port_t kport, int32_t id, const uint32_t *args, uin
         } m;
         memset(&m, 0, sizeof(m));
         msg_type_init(&m.t, MSG_TYPE_INTEGER_32, n);
-        memcpy(m.args, args, 4 * n);
+        if (n)
+                memcpy(m.args, args, 4 * n);
         m.head.msg_size = sizeof(msg_header_t) + MSG_ITEM_SIZE(4 * n);
         m.head.msg_remote_port = kport;
         m.head.msg_local_port = reply;
@@ -416,18 +418,6 @@ END_TEST
 /* --- 3. a task's own broker socket, hidden in the broker's queues --- */
 
 /* Our own connection to the broker: the socket whose peer is the broker's path. */
-static int own_connection(void) {
-        for (int fd = 3; fd < 1024; fd++) {
-                struct sockaddr_un sa;
-                socklen_t len = sizeof(sa);
-                memset(&sa, 0, sizeof(sa));
-                if (getpeername(fd, (struct sockaddr *)&sa, &len) == 0 && sa.sun_family == AF_UNIX &&
-                    strcmp(sa.sun_path, fixture_broker.path) == 0)
-                        return fd;
-        }
-        return -1;
-}
-
 static msg_return_t send_fd(port_t dest, int fd) {
         struct {
                 msg_header_t head;
@@ -448,7 +438,7 @@ static int send_own_socket_and_exit(void *arg) {
         port_t p;
         if (port_allocate(task_self(), &p) != 0)
                 return 1;
-        int conn = own_connection();
+        int conn = raw_own_connection(fixture_broker.path);
         if (conn < 0)
                 return 2;
         if (!nested)
@@ -490,15 +480,6 @@ END_TEST
 
 /* --- 5. connections that never say hello --- */
 
-static int raw_connect(void) {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", fixture_broker.path);
-        int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-        ck_assert_int_ge(fd, 0);
-        ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-        return fd;
-}
-
 static int try_connect(void *arg) {
         (void)arg;
         int r = machipc_connect(NULL);
@@ -509,7 +490,7 @@ START_TEST(test_silent_connections) {
         start((const char *const[]){ "--limit=uid.tasks=32", "--handshake-timeout=400", NULL });
         int silent[100];
         for (int i = 0; i < 100; i++)
-                silent[i] = raw_connect();
+                silent[i] = raw_connect(fixture_broker.path);
         /* They count against the uid: a real task is refused while they wait. */
         uint64_t deadline = test_now_ms() + 2000;
         int st;

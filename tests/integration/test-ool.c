@@ -12,6 +12,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 #include "fixture.h"
+#include "raw.h"
 #include "wire.h"
 
 static uint32_t raw_notify_name;
@@ -440,20 +441,9 @@ START_TEST(test_sigkill_mid_transfer) {
 END_TEST
 
 /* Raw frames with forged descriptors. */
-static int raw_task(void) {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", fixture_broker.path);
-        int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-        ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-        uint8_t f[64], in[128];
-        WireHeader h = { .size = WIRE_HDR_SIZE + WIRE_HELLO_SIZE, .op = WIRE_OP_HELLO, .serial = 1 };
-        WireHello m = { .magic = WIRE_MAGIC, .major = WIRE_VERSION_MAJOR };
-        wire_header_encode(f, &h);
-        wire_hello_encode(f + WIRE_HDR_SIZE, &m);
-        ck_assert_int_eq(send(fd, f, h.size, 0), (ssize_t)h.size);
-        ck_assert_int_gt(recv(fd, in, sizeof(in), 0), 0);
+static int raw_task_here(void) {
         WireHelloReply rep;
-        ck_assert_int_eq(wire_hello_reply_decode(in + WIRE_HDR_SIZE, WIRE_HELLO_REPLY_SIZE, &rep), 0);
+        int fd = raw_task(fixture_broker.path, 0, &rep);
         /* Messages go to the task's own notify port, whose receive right it holds. */
         raw_notify_name = rep.notify;
         return fd;
@@ -500,7 +490,7 @@ static uint32_t raw_send_region(int sock, int fd, uint64_t size, uint64_t index)
 }
 
 START_TEST(test_forged_descriptors_rejected) {
-        int sock = raw_task();
+        int sock = raw_task_here();
         int memfd = memfd_create("t", MFD_ALLOW_SEALING);
         ck_assert_int_eq(ftruncate(memfd, 4096), 0);
         /* Not sealed. */

@@ -426,7 +426,9 @@ void peer_msg(Peer *peer, uint32_t serial, const uint8_t *body, size_t len, int 
                 if (q.option & WIRE_MSG_RCV)
                         req_receive(r);
                 else
-                        reply_status(r, 0);
+                        /* Answered once the broker settles: a receiver waiting for this
+                         * message hears first, the sender's answer is not as urgent. */
+                        ipc_waiter_finish(&r->w, WAITER_SEND, 0);
                 return;
         case IPC_WAIT:
                 if (q.option & SEND_TIMEOUT)

@@ -1,17 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * peer.c - one task: its handshake, its requests, its end
+ * peer.c - one task: its connection, its handshake, its frames, its end
  *
- * Turns frames into IPC operations and outcomes into frames.  Every
- * OP_MSG request becomes a PeerReq (from a per-task free list, so a
- * steady stream of calls allocates nothing): send phase, then receive
- * phase, either of which may wait.  Waits end through the engine's done
- * list or the request's timer.  The connection is the only way out: a
- * task whose socket breaks or whose output overflows is killed, and the
+ * Reads the task's frames (at most PEER_READ_BATCH per wake-up) and hands
+ * each to its handler: message requests to peer-msg.c, ARM and LENT (and a
+ * request's LENT prefix) to kernel/async, the rest here.  Writes go through
+ * the connection's bounded output queue: a task that stops reading is
+ * dropped.  A task whose socket stops taking writes, or whose process is
+ * gone (its pidfd), still has everything it wrote read first — a one-way
+ * send returned SEND_SUCCESS when it was written — then it ends, and the
  * broker reclaims everything it held.
  *
- * Protocol violations (bad frames, unknown ops, a second handshake) drop
- * the task; bad messages are answered with a status code.
+ * Protocol violations (bad frames, unknown ops, a second handshake, frames
+ * of a protocol minor it did not negotiate) drop the task; bad messages
+ * are answered with a status code.
  */
 
 #include <errno.h>
@@ -303,6 +305,11 @@ void peer_event(Peer *peer, uint32_t type, uint32_t a, uint32_t b) {
         peer_write(peer, frame, sizeof(frame), NULL, 0);
 }
 
+/* peer_send() - write a whole frame built elsewhere (it carries no descriptors). */
+void peer_send(Peer *peer, const uint8_t *frame, size_t len) {
+        peer_write(peer, frame, len, NULL, 0);
+}
+
 static void peer_reply_port(Peer *peer, uint32_t serial) {
         Port *p;
         SpaceEntry *e;
@@ -399,6 +406,18 @@ static void peer_dispatch(Peer *peer, const uint8_t *frame, size_t len, int *fds
         size_t blen = len - WIRE_HDR_SIZE;
         /* One way (no reply): only a send with credit, and LENT; both 1.1. */
         bool one_way = h.flags & WIRE_FLAG_ONE_WAY;
+        if (h.flags & WIRE_FLAG_LENT) {
+                /* 1.1: a request that first says what the task took (and gives back). */
+                size_t used = 0;
+                if (!peer->ready || one_way || h.op == WIRE_OP_LENT ||
+                    async_lent_body(peer, body, blen, &used) < 0) {
+                        connection_close_fds(fds, n_fds);
+                        peer_kill(peer, "malformed lent prefix");
+                        return;
+                }
+                body += used;
+                blen -= used;
+        }
         if (one_way) {
                 peer->one_way++;
                 peer->broker->one_way++;
@@ -448,10 +467,12 @@ static void peer_dispatch(Peer *peer, const uint8_t *frame, size_t len, int *fds
                                        0);
                 }
                 break;
-        case WIRE_OP_LENT:
-                if (!one_way || async_lent_frame(peer, body, blen) < 0)
+        case WIRE_OP_LENT: {
+                size_t used = 0;
+                if (!one_way || async_lent_body(peer, body, blen, &used) < 0 || used != blen)
                         peer_kill(peer, "malformed lent frame");
                 break;
+        }
         default:
                 peer_kill(peer, "unknown request");
                 break;

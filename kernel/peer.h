@@ -85,6 +85,7 @@ void peer_waiter_done(Waiter *w);
 uint8_t *peer_frame_body(Peer *peer);
 void peer_frame_end(Peer *peer, uint16_t op, uint32_t serial, size_t body, int *fds, uint32_t n_fds);
 void peer_event(Peer *peer, uint32_t type, uint32_t a, uint32_t b);
+void peer_send(Peer *peer, const uint8_t *frame, size_t len);
 /* peer-msg.c */
 void peer_msg(Peer *peer, uint32_t serial, const uint8_t *body, size_t len, int *fds, uint32_t n_fds);
 void peer_msg_one_way(Peer *peer, const uint8_t *body, size_t len, int *fds, uint32_t n_fds);

@@ -90,6 +90,7 @@ static void conn_atfork_child(void) {
         pthread_cond_init(&conn.cond, NULL);
         pthread_mutex_init(&conn_wlock, NULL);
         conn_reset_locked();
+        async_atfork_child();
 }
 
 static void conn_setup_once(void) {
@@ -547,33 +548,45 @@ static bool call_done(void *arg) {
 }
 
 /*
- * Write one frame.  @lent: first, the task's pending LENT frame (what it
- * took of the messages handed ahead, credit it gives back), so that the
- * broker knows it before this request gives back the rest.
+ * Write one frame.  @lent: the task's pending LENT body (what it took of
+ * the messages handed ahead, credit it gives back) goes first, in the same
+ * frame (WIRE_FLAG_LENT), so that the broker knows it before it serves the
+ * request — which may give back the rest, or wait on a queue those messages
+ * left.
  */
 static ssize_t send_frame(int fd, uint16_t op, uint16_t flags, uint32_t serial, const struct iovec *iov, int n_iov,
                           const int *fds, uint32_t n_fds, bool lent) {
-        struct iovec v[5];
+        struct iovec v[6];
         uint8_t hdr[WIRE_HDR_SIZE];
+        uint8_t prefix[WIRE_LENT_BODY_MAX];
+        int n = 1;
         size_t len = WIRE_HDR_SIZE;
+        if (lent)
+                pthread_mutex_lock(&conn_wlock);
+        size_t plen = lent ? async_take_lent_body(prefix) : 0;
+        if (plen) {
+                v[n].iov_base = prefix;
+                v[n++].iov_len = plen;
+                len += plen;
+                flags |= WIRE_FLAG_LENT;
+        }
         for (int i = 0; i < n_iov; i++) {
-                v[i + 1] = iov[i];
+                v[n++] = iov[i];
                 len += iov[i].iov_len;
         }
+        ssize_t r;
         if (len > WIRE_FRAME_MAX) {
                 errno = EMSGSIZE;
-                return -1;
+                r = -1;
+        } else {
+                WireHeader h = { .size = (uint32_t)len, .op = op, .flags = flags, .serial = serial };
+                wire_header_encode(hdr, &h);
+                v[0].iov_base = hdr;
+                v[0].iov_len = sizeof(hdr);
+                r = send_all(fd, v, n, fds, n_fds);
         }
-        WireHeader h = { .size = (uint32_t)len, .op = op, .flags = flags, .serial = serial };
-        wire_header_encode(hdr, &h);
-        v[0].iov_base = hdr;
-        v[0].iov_len = sizeof(hdr);
-        if (!lent)
-                return send_all(fd, v, n_iov + 1, fds, n_fds);
-        pthread_mutex_lock(&conn_wlock);
-        async_flush_lent(fd);
-        ssize_t r = send_all(fd, v, n_iov + 1, fds, n_fds);
-        pthread_mutex_unlock(&conn_wlock);
+        if (lent)
+                pthread_mutex_unlock(&conn_wlock);
         return r;
 }
 
@@ -643,7 +656,8 @@ int conn_call(Call *call, uint16_t op, const struct iovec *iov, int n_iov, const
                 conn.next_serial = 2;
         call->next = conn.calls;
         conn.calls = call;
-        bool lent = call->lent && conn.minor >= 1;
+        /* What the task took or gives back is told before any request is served. */
+        bool lent = conn.minor >= 1 && (call->lent || async_pending_locked());
         pthread_mutex_unlock(&conn.lock);
 
         ssize_t sent = send_frame(fd, op, 0, call->serial, iov, n_iov, fds, n_fds, lent);

@@ -44,8 +44,11 @@ int conn_pump_locked(bool (*done)(void *arg), void *arg, int64_t deadline);
  * The *_locked functions run under the connection's lock. */
 int async_event_locked(const uint8_t *body, size_t len, int *fds, uint32_t n_fds);
 void async_expect_locked(port_t name, uint32_t n);
+bool async_pending_locked(void);
 void async_reset_locked(void);
+void async_atfork_child(void);
 void async_flush_lent(int fd);
+size_t async_take_lent_body(uint8_t *buf);
 int async_receive(msg_header_t *h, size_t buf_size, port_t name, msg_option_t option,
                   msg_timeout_t timeout, bool *handled);
 bool async_holds(port_t name);

@@ -20,8 +20,10 @@
 #include "internal.h"
 #include "kcall.h"
 
-/* Messages a receive asks the broker to lend after the one it returns. */
-#define MSG_RECEIVE_MANY 16u
+/* Messages a receive asks the broker to lend after the one it returns (the
+ * broker's most, LEND_MANY_MAX): a receiver behind a stream then asks once
+ * per 65 messages. */
+#define MSG_RECEIVE_MANY 64u
 
 static __thread port_t tls_reply_port;
 static __thread uint32_t tls_reply_gen;

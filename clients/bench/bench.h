@@ -106,3 +106,4 @@ void bench_ool(size_t size);
 void bench_scale(void);
 void bench_textbook(void);
 void bench_hostile(void);
+void bench_loop(void);

@@ -47,19 +47,24 @@ void async_peer_end(Peer *peer) {
 }
 
 /**
- * async_lent_frame() - a LENT frame: messages the task took, credit it gives back
- * @body, @len: n_taken, n_credit, then n_taken lend ids, then n_credit (name, count) pairs
+ * async_lent_body() - what a LENT body says: messages the task took, credit
+ * it gives back
+ * @body, @len: n_taken, n_credit, then n_taken lend ids, then n_credit
+ *              (name, count) pairs; @len may go on past them (a request's
+ *              LENT prefix, WIRE_FLAG_LENT)
+ * @used: out, the body's length
  *
- * Return: 0, or -EPROTO for a frame that lies or names what the task does
+ * Return: 0, or -EPROTO for a body that lies or names what the task does
  * not have (a protocol violation).
  */
-int async_lent_frame(Peer *peer, const uint8_t *body, size_t len) {
+int async_lent_body(Peer *peer, const uint8_t *body, size_t len, size_t *used) {
         if (peer->minor < 1 || len < WIRE_LENT_HDR_SIZE)
                 return -EPROTO;
         uint32_t n_taken = wire_get_le32(body), n_credit = wire_get_le32(body + 4);
-        if (n_taken > WIRE_LENT_IDS_MAX || n_credit > WIRE_LENT_IDS_MAX ||
-            len != WIRE_LENT_HDR_SIZE + 4ull * n_taken + 8ull * n_credit)
+        if (n_taken > WIRE_LENT_IDS_MAX || n_credit > WIRE_LENT_CREDITS_MAX ||
+            len < WIRE_LENT_HDR_SIZE + 4ull * n_taken + 8ull * n_credit)
                 return -EPROTO;
+        *used = WIRE_LENT_HDR_SIZE + 4ull * n_taken + 8ull * n_credit;
         const uint8_t *p = body + WIRE_LENT_HDR_SIZE;
         uint32_t ids[WIRE_LENT_IDS_MAX];
         for (uint32_t i = 0; i < n_taken; i++)

@@ -9,4 +9,4 @@ typedef struct Peer Peer;
 
 void async_setup(void);
 void async_peer_end(Peer *peer);
-int async_lent_frame(Peer *peer, const uint8_t *body, size_t len);
+int async_lent_body(Peer *peer, const uint8_t *body, size_t len, size_t *used);

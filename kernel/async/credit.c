@@ -5,23 +5,27 @@
  *
  * After a send that went straight into a port's queue, the broker may grant
  * the sender credit on that port: a few slots of its backlog, reserved for
- * it (port->n_reserved counts them as occupied, for every sender, exactly
+ * it (port_reserved() counts them as occupied, for every sender, exactly
  * as messages on their way would be).  A send that fits — no rights, no
  * out-of-line memory, no descriptors, a plain send right to the
  * destination, credit left — is then written as a one-way frame and the
- * library returns SEND_SUCCESS at once: its slot is there.  As the receiver
- * takes those messages their slots come back to the sender as more credit
- * (a CREDIT event), so a steady stream needs no round trip at all.  The
+ * library returns SEND_SUCCESS at once: its slot is there.  Once half of
+ * its credit is used, the broker tops it up (a CREDIT event) from the room
+ * the queue still has, and again as the receiver frees slots, so a steady
+ * stream needs no round trip while the queue has room; when it is full,
+ * sends wait as Mach's do, each for a slot, blocked senders first.  The
  * sender gives unused credit back with its next ordinary send to the port
  * or when it lets its right go; when the port dies the credit is revoked
  * (a REVOKE event, sent before any notification of the death can reach the
  * task), so a task that knows the port is dead never sends to it with
  * credit again.
  *
- * Bounded: CREDIT_WINDOW slots per sender and port, CREDIT_TASK_MAX per
- * sender, CREDIT_PORTS_MAX ports per sender, and a grant takes at most a
- * quarter of the room left, so the credit outstanding on a port never
- * fills it.  A sender past its message quotas gets none.
+ * Bounded: CREDIT_WINDOW unused slots per sender and port, CREDIT_TASK_MAX
+ * per sender, CREDIT_PORTS_MAX ports per sender, and a grant takes at most
+ * a quarter of the room left, so one sender's credit never fills a queue.
+ * Each slot is charged to the holder's message and byte quotas (a sender
+ * past them gets none), and counts in the port's backlog as a message on
+ * its way.
  */
 
 #include <errno.h>
@@ -82,7 +86,7 @@ static void release_slots(Peer *peer, uint32_t n) {
 /* Give back @n slots @c holds; they may let a waiting sender in. */
 static void release(Credit *c, uint32_t n) {
         c->reserved -= n;
-        c->port->n_reserved -= n;
+        c->port->requests->n_reserved -= n;
         if (c->holder) {
                 c->holder->credit_slots -= n;
                 release_slots(c->holder, n);
@@ -105,7 +109,7 @@ static void credit_drop(Credit *c) {
 
 /* How many slots @c may be granted now (0: none). */
 static uint32_t grantable(const Credit *c, const Peer *peer) {
-        uint32_t have = c->reserved + c->queued;
+        uint32_t have = c->reserved;
         if (have >= CREDIT_WINDOW || peer->credit_slots >= CREDIT_TASK_MAX || !c->port->active)
                 return 0;
         const Space *s = peer->task.space;
@@ -126,9 +130,23 @@ static uint32_t grant(Credit *c, uint32_t g) {
         if (!g || !charge_slots(c->holder, g))
                 return 0;
         c->reserved += g;
-        c->port->n_reserved += g;
+        c->port->requests->n_reserved += g;
         c->holder->credit_slots += g;
         return g;
+}
+
+/*
+ * Top @c up while its holder sends, before it runs out: once half its window
+ * is used and the queue has room for at least that much more, a CREDIT event
+ * grants it (so a steady stream costs one event per half window, and no
+ * request at all while the receiver keeps up).
+ */
+static void refill(Credit *c, Peer *peer) {
+        if (c->reserved > CREDIT_WINDOW / 2)
+                return;
+        uint32_t g = grantable(c, peer);
+        if (g >= CREDIT_WINDOW / 2 && grant(c, g))
+                peer_event(peer, WIRE_EVENT_CREDIT, c->name, g);
 }
 
 /**
@@ -170,13 +188,17 @@ uint32_t credit_after_send(Peer *peer, Port *dest, uint8_t dest_kind, uint8_t de
 /**
  * credit_give_back() - @peer gives back @n unused slots of its credit for @name
  *
- * Return: 0, or -EINVAL if it holds fewer (a protocol violation).
+ * Credit it no longer has is no error: the port may have died and its
+ * REVOKE crossed the give-back on the way.
+ * Return: 0, or -EINVAL if it holds fewer there (a protocol violation).
  */
 int credit_give_back(Peer *peer, uint32_t name, uint32_t n) {
         if (!n)
                 return 0;
         Credit *c = credit_of_name(peer, name);
-        if (!c || c->reserved < n)
+        if (!c)
+                return 0;
+        if (c->reserved < n)
                 return -EINVAL;
         release(c, n);
         if (!c->reserved && !c->queued)
@@ -223,7 +245,7 @@ int credit_send(Peer *peer, const uint8_t *msg, uint32_t size, uint32_t attach) 
         /* The slot is used, whatever becomes of the message: its reservation
          * becomes the message's own charge, its place in the queue the message's. */
         c->reserved--;
-        c->port->n_reserved--;
+        c->port->requests->n_reserved--;
         peer->credit_slots--;
         release_slots(peer, 1);
         Kmsg *k;
@@ -244,6 +266,7 @@ int credit_send(Peer *peer, const uint8_t *msg, uint32_t size, uint32_t attach) 
         k->credit = c;
         if (ipc_send(k, peer->task.space, IPC_SEND_RESERVED, 0, NULL) != 0)
                 kmsg_free(k);
+        refill(c, peer);
         return 0;
 }
 
@@ -257,12 +280,8 @@ void credit_slot_freed(Kmsg *kmsg) {
         Credit *c = kmsg->credit;
         kmsg->credit = NULL;
         c->queued--;
-        Peer *peer = c->holder;
-        if (peer && !peer->dead) {
-                uint32_t g = grantable(c, peer);
-                if (g >= CREDIT_WINDOW / 2 && grant(c, g))
-                        peer_event(peer, WIRE_EVENT_CREDIT, c->name, g);
-        }
+        if (c->holder && !c->holder->dead)
+                refill(c, c->holder);
         credit_unref(c);
 }
 

@@ -11,10 +11,10 @@ typedef struct Kmsg Kmsg;
 typedef struct Peer Peer;
 typedef struct Port Port;
 
-/* Slots one sender may hold and fill on one port: granted, plus sent and still queued. */
-#define CREDIT_WINDOW 32u
+/* Unused slots one sender may hold on one port (topped up once half are used). */
+#define CREDIT_WINDOW 128u
 /* Slots one task may hold, all ports together, and ports it may hold credit for. */
-#define CREDIT_TASK_MAX 256u
+#define CREDIT_TASK_MAX 512u
 #define CREDIT_PORTS_MAX 64u
 
 /* One sender's credit on one port. */
@@ -24,7 +24,7 @@ typedef struct Credit {
         Peer *holder;           /* NULL once the holder is gone */
         Port *port;             /* one reference */
         uint32_t name;          /* the holder's name for the port */
-        uint32_t reserved;      /* slots held, not yet used (in port->n_reserved) */
+        uint32_t reserved;      /* slots held, not yet used (in port_reserved()) */
         uint32_t queued;        /* messages sent with it, still counted in the port */
         uint32_t refs;          /* the holder's, and one per queued message */
 } Credit;

@@ -45,8 +45,47 @@ static void unlend(Kmsg *k) {
         ipc_lent_return(p, k);
 }
 
-/* Hand @k (just lent out of its port) to @peer: a PUSH event carrying it, received. */
-static void lend(Peer *peer, Kmsg *k, Arm *arm, uint32_t name) {
+/*
+ * Messages handed over are written in batches: one PUSH frame carries up
+ * to WIRE_PUSH_MAX of them, filed under one name, so a burst costs the
+ * broker and the task one write and one read.  The broker is one thread:
+ * one batch is built at a time, in this buffer.
+ */
+static uint8_t push_buf[WIRE_FRAME_MAX];
+
+typedef struct {
+        Peer *peer;
+        uint32_t name;
+        bool arm;
+        uint32_t n;
+        size_t len;
+} Push;
+
+static void push_begin(Push *b, Peer *peer, uint32_t name, bool arm) {
+        b->peer = peer;
+        b->name = name;
+        b->arm = arm;
+        b->n = 0;
+        b->len = WIRE_HDR_SIZE + WIRE_EVENT_SIZE;
+}
+
+/* Write what the batch holds (nothing if empty); it may go on. */
+static void push_flush(Push *b) {
+        if (!b->n)
+                return;
+        WireHeader h = { .size = (uint32_t)b->len, .op = WIRE_OP_EVENT | WIRE_OP_REPLY, .serial = 0 };
+        WireEvent e = { .type = WIRE_EVENT_PUSH, .a = b->n, .b = b->name,
+                        .reserved = b->arm ? WIRE_PUSH_FROM_ARM : 0 };
+        wire_header_encode(push_buf, &h);
+        wire_event_encode(push_buf + WIRE_HDR_SIZE, &e);
+        peer_send(b->peer, push_buf, b->len);
+        b->n = 0;
+        b->len = WIRE_HDR_SIZE + WIRE_EVENT_SIZE;
+}
+
+/* Hand @k (just lent out of its port) over, received, in batch @b. */
+static void lend(Push *b, Kmsg *k, Arm *arm) {
+        Peer *peer = b->peer;
         Lent *l = calloc(1, sizeof(*l));
         if (!l) {
                 /* Out of memory: it goes back where it was, as if never received. */
@@ -64,25 +103,23 @@ static void lend(Peer *peer, Kmsg *k, Arm *arm, uint32_t name) {
         peer->lent_bytes += (uint64_t)k->size + k->attach_size;
         if (arm)
                 arm->n_lent++;
-        uint8_t *b = peer_frame_body(peer);
-        WireEvent e = { .type = WIRE_EVENT_PUSH, .a = l->id, .b = name,
-                        .reserved = arm ? WIRE_PUSH_FROM_ARM : 0 };
-        wire_event_encode(b, &e);
-        WireMsgReply m = { .flags = WIRE_REPLY_RECEIVED | (k->from_kernel ? WIRE_REPLY_KERNEL : 0),
-                           .pid = k->pid, .uid = k->uid, .gid = k->gid };
-        wire_msg_reply_encode(b + WIRE_EVENT_SIZE, &m);
-        size_t len = WIRE_EVENT_SIZE + WIRE_MSG_REPLY_SIZE;
-        kmsg_copyout_lend(peer->task.space, k, b + len);
-        len += k->size;
-        memcpy(b + len, k->data + k->size, k->attach_size);
-        len += k->attach_size;
-        peer_frame_end(peer, WIRE_OP_EVENT | WIRE_OP_REPLY, 0, len, NULL, 0);
+        size_t need = WIRE_PUSH_RECORD_SIZE + (size_t)k->size + k->attach_size;
+        if (b->n == WIRE_PUSH_MAX || b->len + need > sizeof(push_buf))
+                push_flush(b);
+        uint8_t *r = push_buf + b->len;
+        WirePushRecord rec = { .id = l->id, .flags = k->from_kernel ? WIRE_REPLY_KERNEL : 0, .pid = k->pid,
+                               .uid = k->uid, .gid = k->gid, .size = k->size + k->attach_size };
+        wire_push_record_encode(r, &rec);
+        kmsg_copyout_lend(peer->task.space, k, r + WIRE_PUSH_RECORD_SIZE);
+        memcpy(r + WIRE_PUSH_RECORD_SIZE + k->size, k->data + k->size, k->attach_size);
+        b->len += need;
+        b->n++;
 }
 
 static void arm_done(Waiter *w);
 
-/* Lend what is there, then wait for more, while the window has room. */
-static void arm_listen(Arm *a) {
+/* Lend what is there into @b, then wait for more, while the window has room. */
+static void arm_listen(Arm *a, Push *b) {
         Peer *peer = a->peer;
         while (!a->waiting && !a->stalled && a->n_lent < a->window && peer->n_lent < LEND_TASK_MAX &&
                peer->lent_bytes < LEND_BYTES_MAX && !peer->dead) {
@@ -94,13 +131,22 @@ static void arm_listen(Arm *a) {
                 if (st == IPC_WAIT) {
                         a->waiting = true;
                 } else if (st == 0 && k) {
-                        lend(peer, k, a, a->name);
+                        lend(b, k, a);
                 } else {
-                        /* IPC_NOT_LENDABLE: the task must receive it for real. */
+                        /* IPC_NOT_LENDABLE: the task must receive it for real, after those before it. */
                         a->stalled = true;
+                        push_flush(b);
                         peer_event(peer, WIRE_EVENT_READY, a->name, 0);
                 }
         }
+}
+
+/* arm_listen() in a batch of its own. */
+static void arm_listen_now(Arm *a) {
+        Push b;
+        push_begin(&b, a->peer, a->name, true);
+        arm_listen(a, &b);
+        push_flush(&b);
 }
 
 static void arm_free(Arm *a) {
@@ -119,7 +165,7 @@ static void arm_free(Arm *a) {
         }
         list_del(&a->link);
         a->peer->n_arms--;
-        a->port->n_armed--;
+        a->port->requests->n_armed--;
         port_unref(a->port);
         free(a);
 }
@@ -132,8 +178,11 @@ static void arm_done(Waiter *w) {
         Kmsg *k = w->kmsg;
         w->kmsg = NULL;
         if (w->status == 0 && k) {
-                lend(peer, k, a, a->name);
-                arm_listen(a);
+                Push b;
+                push_begin(&b, peer, a->name, true);
+                lend(&b, k, a);
+                arm_listen(a, &b);
+                push_flush(&b);
         } else if (w->status == IPC_NOT_LENDABLE) {
                 a->stalled = true;
                 peer_event(peer, WIRE_EVENT_READY, a->name, 0);
@@ -214,18 +263,19 @@ int lend_arm(Peer *peer, uint32_t name, uint32_t window) {
         if (!e || !(e->bits & (ENTRY_RECEIVE | ENTRY_PORT_SET)))
                 return RCV_INVALID_NAME;
         if (!a) {
-                if (peer->n_arms >= LEND_ARMS_MAX || !(a = calloc(1, sizeof(*a))))
+                PortRequests *rq = port_requests(e->port);
+                if (peer->n_arms >= LEND_ARMS_MAX || !rq || !(a = calloc(1, sizeof(*a))))
                         return KERN_RESOURCE_SHORTAGE;
                 a->peer = peer;
                 a->port = port_ref(e->port);
-                a->port->n_armed++;
+                rq->n_armed++;
                 a->name = name;
                 list_add_tail(&peer->arms, &a->link);
                 peer->n_arms++;
         }
         a->window = window;
         a->stalled = false;
-        arm_listen(a);
+        arm_listen_now(a);
         return 0;
 }
 
@@ -237,7 +287,7 @@ void lend_resume(Peer *peer, uint32_t name) {
         Arm *a = arm_find(peer, name);
         if (a && a->stalled) {
                 a->stalled = false;
-                arm_listen(a);
+                arm_listen_now(a);
         }
 }
 
@@ -273,8 +323,11 @@ uint32_t lend_take_many(Peer *peer, Port *port, uint32_t n, Kmsg **out) {
 
 /* lend_push_many() - hand over what lend_take_many() took, after the reply that counted them. */
 void lend_push_many(Peer *peer, Kmsg **kmsgs, uint32_t n, uint32_t rcv_name) {
+        Push b;
+        push_begin(&b, peer, rcv_name, false);
         for (uint32_t i = 0; i < n; i++)
-                lend(peer, kmsgs[i], NULL, rcv_name);
+                lend(&b, kmsgs[i], NULL);
+        push_flush(&b);
 }
 
 /**
@@ -311,7 +364,7 @@ int lend_taken(Peer *peer, const uint32_t *ids, uint32_t n) {
         for (ListLink *l = peer->arms.next; l != &peer->arms;) {
                 Arm *a = list_entry(l, Arm, link);
                 l = l->next;
-                arm_listen(a);
+                arm_listen_now(a);
         }
         return 0;
 }

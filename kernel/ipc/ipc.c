@@ -69,6 +69,15 @@ static void waiter_done(Waiter *w, uint8_t phase, int status) {
         list_add_tail(&ipc_done, &w->done_link);
 }
 
+/**
+ * ipc_waiter_finish() - end @w (idle: it never waited) with @status, as if
+ * it had: it is answered when the broker settles, after every wait that
+ * ended before it — a sender's answer after its receiver's message
+ */
+void ipc_waiter_finish(Waiter *w, uint8_t phase, int status) {
+        waiter_done(w, phase, status);
+}
+
 /* ipc_done_pop() - the next finished wait, or NULL. */
 Waiter *ipc_done_pop(void) {
         ListLink *l = list_pop(&ipc_done);
@@ -91,13 +100,13 @@ static uint32_t kmsg_qbytes(const Kmsg *k) {
 static bool queue_full(const Port *port) {
         /* Slots held as credit count as messages on their way, each as large as a
          * one-way message may be. */
-        uint64_t n = (uint64_t)port->msgcount + port->n_reserved;
+        uint64_t n = (uint64_t)port->msgcount + port_reserved(port);
         if (port->qlimit != PORT_QLIMIT_UNLIMITED)
                 return n >= port->qlimit;
         const Account *a = port->receiver ? port->receiver->acct_task : NULL;
         if (!a)
                 return n >= PORT_QLIMIT_MAX;
-        uint64_t bytes = port->qbytes + (uint64_t)port->n_reserved * WIRE_ONE_WAY_MAX;
+        uint64_t bytes = port->qbytes + (uint64_t)port_reserved(port) * WIRE_ONE_WAY_MAX;
         return n >= a->limits->max[ACCT_MESSAGES] || bytes >= a->limits->max[ACCT_BYTES];
 }
 
@@ -105,14 +114,14 @@ static bool queue_full(const Port *port) {
 uint32_t ipc_port_room(const Port *port) {
         if (queue_full(port) || port->n_senders)
                 return 0;
-        uint64_t n = (uint64_t)port->msgcount + port->n_reserved;
+        uint64_t n = (uint64_t)port->msgcount + port_reserved(port);
         uint64_t max = port->qlimit;
         if (port->qlimit == PORT_QLIMIT_UNLIMITED) {
                 const Account *a = port->receiver ? port->receiver->acct_task : NULL;
                 max = a ? a->limits->max[ACCT_MESSAGES] : PORT_QLIMIT_MAX;
                 if (a) {
                         /* And as many one-way messages as its bytes have room for. */
-                        uint64_t used = port->qbytes + (uint64_t)port->n_reserved * WIRE_ONE_WAY_MAX;
+                        uint64_t used = port->qbytes + (uint64_t)port_reserved(port) * WIRE_ONE_WAY_MAX;
                         uint64_t by_bytes = n + (a->limits->max[ACCT_BYTES] - used) / WIRE_ONE_WAY_MAX;
                         if (by_bytes < max)
                                 max = by_bytes;
@@ -683,7 +692,7 @@ void ipc_port_recall_lent(Port *port) {
 void ipc_port_set_receiver(Port *port, Space *space, uint32_t name) {
         Space *old = port->receiver;
         /* What was lent to the old holder goes back to the queue first. */
-        if (old && old != space && (port->n_lent || port->n_armed) && ipc_async_ops)
+        if (old && old != space && (port->n_lent || port_armed(port)) && ipc_async_ops)
                 ipc_async_ops->receiver_leaving(port, old, true);
         if (old != space && port->n_sorights) {
                 if (old)

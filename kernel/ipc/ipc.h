@@ -92,6 +92,7 @@ extern IpcStats ipc_stats;
 
 void ipc_set_kobject_ops(const IpcKobjectOps *ops);
 void ipc_set_async_ops(const IpcAsyncOps *ops);
+void ipc_waiter_finish(Waiter *w, uint8_t phase, int status);
 void ipc_port_recall_lent(Port *port);
 void ipc_lent_taken(Port *port, Kmsg *kmsg);
 void ipc_lent_return(Port *port, Kmsg *kmsg);

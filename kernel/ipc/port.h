@@ -38,6 +38,8 @@ typedef struct {
         Port *pd_notify;        /* port-destroyed: the backup (one reference) */
         ListLink dn_requests;   /* DeadNameReq.port_link */
         ListLink credits;       /* Credit.port_link: senders holding backlog slots (kernel/async) */
+        uint32_t n_reserved;    /* backlog slots those senders hold */
+        uint32_t n_armed;       /* arms on the port (kernel/async): they end when its receive right leaves */
 } PortRequests;
 
 /*
@@ -60,8 +62,6 @@ struct Port {
         uint32_t qlimit;        /* PORT_QLIMIT_UNLIMITED: bounded by the receiver's quotas */
         uint32_t msgcount;      /* queued, and handed ahead to the receiver but not yet taken */
         uint32_t n_lent;        /* of those, handed ahead (out of the queue) */
-        uint32_t n_reserved;    /* backlog slots senders hold as credit */
-        uint32_t n_armed;       /* arms on it (kernel/async): they end when its receive right leaves */
         uint32_t seqno;
         uint32_t mscount;
         uint32_t n_srights;     /* send rights: space entries plus rights in messages */
@@ -90,6 +90,16 @@ struct Port {
         Kmsg *transit;          /* the message carrying the receive right, if in transit */
         PortRequests *requests; /* notification requests, or NULL */
 };
+
+/* Backlog slots senders hold as credit on @port (its requests keep the count). */
+static inline uint32_t port_reserved(const Port *port) {
+        return port->requests ? port->requests->n_reserved : 0;
+}
+
+/* Arms on @port. */
+static inline uint32_t port_armed(const Port *port) {
+        return port->requests ? port->requests->n_armed : 0;
+}
 
 int port_new(Port **portp, bool is_set);
 int port_new_kobject(Port **portp, uint8_t type, void *object);

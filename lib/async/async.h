@@ -10,12 +10,11 @@
 /* Messages handed ahead at most (the broker's LEND_TASK_MAX), and what we tell it in one LENT frame. */
 #define ASYNC_LENT_MAX WIRE_LENT_IDS_MAX
 #define ASYNC_TAKEN_MAX WIRE_LENT_IDS_MAX
-#define ASYNC_CREDIT_BACK_MAX 64u
+#define ASYNC_CREDIT_BACK_MAX WIRE_LENT_CREDITS_MAX
 /* Taken messages told to the broker at the latest after this many. */
 #define ASYNC_ACK_BATCH 16u
-/* The window an arm asks for, and how many a receive asks to lend after its message. */
+/* The window an arm asks for. */
 #define ASYNC_ARM_WINDOW 64u
-#define ASYNC_RECEIVE_MANY 16u
 
 /* One message handed ahead, waiting for a receive. */
 typedef struct LentMsg {

@@ -38,6 +38,16 @@ static int watch_socket_locked(int fd) {
         return 0;
 }
 
+/* async_atfork_child() - the child of fork() is a new task: its descriptor is its own, made afresh. */
+void async_atfork_child(void) {
+        if (as.epfd >= 0)
+                close(as.epfd);
+        if (as.evfd >= 0)
+                close(as.evfd);
+        as.epfd = as.evfd = as.ep_conn_fd = -1;
+        as.signalled = false;
+}
+
 int machipc_get_fd(void) {
         int r = conn_ensure();
         if (r < 0)

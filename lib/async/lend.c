@@ -88,13 +88,10 @@ void async_signal_locked(void) {
         }
 }
 
-static int file_push(const WireEvent *e, const uint8_t *body, size_t len) {
-        WireMsgReply rep;
-        if (wire_msg_reply_decode(body, len, &rep) < 0 || !(rep.flags & WIRE_REPLY_RECEIVED))
-                return -EPROTO;
-        const uint8_t *m = body + WIRE_MSG_REPLY_SIZE;
-        size_t total = len - WIRE_MSG_REPLY_SIZE;
-        uint32_t size = wire_get_le32(m);
+/* One message of a PUSH: filed to wait for a receive, or dropped (see file_push()). */
+static int file_one(const WireEvent *e, const WirePushRecord *rec, const uint8_t *m) {
+        uint32_t total = rec->size;
+        uint32_t size = total >= sizeof(msg_header_t) ? wire_get_le32(m) : 0;
         if (size < sizeof(msg_header_t) || size > total || size > MSG_SIZE_MAX ||
             total - size > WIRE_ATTACH_MAX || as.n >= ASYNC_LENT_MAX)
                 return -EPROTO;
@@ -112,12 +109,13 @@ static int file_push(const WireEvent *e, const uint8_t *body, size_t len) {
         if (!lm)
                 return -ENOMEM;
         lm->next = NULL;
-        lm->id = e->a;
+        lm->id = rec->id;
         lm->filed = e->b;
         lm->port = h.msg_local_port;
-        lm->reply = rep;
+        lm->reply = (WireMsgReply){ .flags = WIRE_REPLY_RECEIVED | rec->flags, .pid = rec->pid,
+                                    .uid = rec->uid, .gid = rec->gid };
         lm->size = size;
-        lm->attach_len = (uint32_t)(total - size);
+        lm->attach_len = total - size;
         memcpy(lm->data, m, total);
         if (as.tail)
                 as.tail->next = lm;
@@ -126,6 +124,23 @@ static int file_push(const WireEvent *e, const uint8_t *body, size_t len) {
         as.tail = lm;
         as.n++;
         return 0;
+}
+
+/* A PUSH: e->a messages, each a record, the message and its attachment. */
+static int file_push(const WireEvent *e, const uint8_t *body, size_t len) {
+        if (e->a == 0 || e->a > WIRE_PUSH_MAX || (e->reserved & ~WIRE_PUSH_FROM_ARM))
+                return -EPROTO;
+        for (uint32_t i = 0; i < e->a; i++) {
+                WirePushRecord rec;
+                if (wire_push_record_decode(body, len, &rec) < 0)
+                        return -EPROTO;
+                int r = file_one(e, &rec, body + WIRE_PUSH_RECORD_SIZE);
+                if (r < 0)
+                        return r;
+                body += WIRE_PUSH_RECORD_SIZE + rec.size;
+                len -= WIRE_PUSH_RECORD_SIZE + rec.size;
+        }
+        return len == 0 ? 0 : -EPROTO;
 }
 
 /**
@@ -166,6 +181,11 @@ int async_event_locked(const uint8_t *body, size_t len, int *fds, uint32_t n_fds
         }
         async_signal_locked();
         return r;
+}
+
+/* async_pending_locked() - something to tell the broker in a LENT frame? */
+bool async_pending_locked(void) {
+        return as.n_taken || as.n_credit_back;
 }
 
 /* async_expect_locked() - a reply said @n messages lent after it follow for @name. */
@@ -284,6 +304,14 @@ int async_receive(msg_header_t *h, size_t buf_size, port_t name, msg_option_t op
                 }
                 /* Expected messages are on their way: wait for them even when polling. */
                 int64_t until = ns->expect ? -1 : (option & RCV_TIMEOUT) && timeout == 0 ? 0 : deadline;
+                if (until != 0 && as.n_taken) {
+                        /* Before waiting, the broker hears what was taken: their slots may be
+                         * what a sender waits for, or the arm's window. */
+                        conn_unlock();
+                        conn_flush_lent();
+                        conn_lock();
+                        continue;
+                }
                 int r = conn_pump_locked(name_ready, &name, until);
                 if (r == -ETIMEDOUT || r == -EAGAIN) {
                         if (find(name))
@@ -299,7 +327,10 @@ int async_receive(msg_header_t *h, size_t buf_size, port_t name, msg_option_t op
                 }
         }
         async_signal_locked();
-        bool flush = as.n_taken >= ASYNC_ACK_BATCH || (as.n_taken && !find(name));
+        /* What was taken is told in batches, and before anything waits: above,
+         * with this task's next request (the broker's receive, if this was not
+         * handled here), or now, a receive that found nothing. */
+        bool flush = as.n_taken >= ASYNC_ACK_BATCH || (as.n_taken && *handled && !got);
         conn_unlock();
         if (got) {
                 if (status == 0) {
@@ -361,10 +392,29 @@ void async_left_locked(port_t name) {
  * not its lock.
  */
 void async_flush_lent(int fd) {
-        uint8_t buf[WIRE_HDR_SIZE + WIRE_LENT_HDR_SIZE + 4 * ASYNC_TAKEN_MAX + 8 * ASYNC_CREDIT_BACK_MAX];
+        uint8_t buf[WIRE_HDR_SIZE + WIRE_LENT_BODY_MAX];
+        size_t len = async_take_lent_body(buf + WIRE_HDR_SIZE);
+        if (!len)
+                return;
+        WireHeader h = { .size = (uint32_t)(WIRE_HDR_SIZE + len), .op = WIRE_OP_LENT, .flags = WIRE_FLAG_ONE_WAY };
+        wire_header_encode(buf, &h);
+        ssize_t r;
+        do
+                r = send(fd, buf, h.size, MSG_NOSIGNAL);
+        while (r < 0 && errno == EINTR);
+        /* A broken connection is found by the next call; nothing more to do here. */
+}
+
+/**
+ * async_take_lent_body() - what the next LENT frame (or a request's LENT
+ * prefix) says, into @buf (WIRE_LENT_BODY_MAX bytes); it is no longer
+ * pending.  Conditions: the write lock is held, not the connection's lock.
+ * Return: its length, 0 if there is nothing to say.
+ */
+size_t async_take_lent_body(uint8_t *buf) {
         conn_lock();
         uint32_t n_taken = as.n_taken, n_credit = as.n_credit_back;
-        uint8_t *p = buf + WIRE_HDR_SIZE;
+        uint8_t *p = buf;
         wire_put_le32(p, n_taken);
         wire_put_le32(p + 4, n_credit);
         p += WIRE_LENT_HDR_SIZE;
@@ -377,13 +427,5 @@ void async_flush_lent(int fd) {
         as.n_taken = 0;
         as.n_credit_back = 0;
         conn_unlock();
-        if (!n_taken && !n_credit)
-                return;
-        WireHeader h = { .size = (uint32_t)(p - buf), .op = WIRE_OP_LENT, .flags = WIRE_FLAG_ONE_WAY };
-        wire_header_encode(buf, &h);
-        ssize_t r;
-        do
-                r = send(fd, buf, h.size, MSG_NOSIGNAL);
-        while (r < 0 && errno == EINTR);
-        /* A broken connection is found by the next call; nothing more to do here. */
+        return n_taken || n_credit ? (size_t)(p - buf) : 0;
 }

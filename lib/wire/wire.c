@@ -22,7 +22,7 @@ int wire_header_decode(const uint8_t *buf, size_t len, WireHeader *h) {
         h->reserved = wire_get_le32(buf + 12);
         if (h->size != len || h->size > WIRE_FRAME_MAX)
                 return -EBADMSG;
-        if ((h->flags & ~WIRE_FLAG_ONE_WAY) || h->reserved != 0)
+        if ((h->flags & ~(WIRE_FLAG_ONE_WAY | WIRE_FLAG_LENT)) || h->reserved != 0)
                 return -EBADMSG;
         return 0;
 }
@@ -161,6 +161,30 @@ void wire_event_encode(uint8_t *buf, const WireEvent *e) {
         wire_put_le32(buf + 4, e->a);
         wire_put_le32(buf + 8, e->b);
         wire_put_le32(buf + 12, e->reserved);
+}
+
+/* A PUSH record's header; its size must leave the rest of @len for what follows. */
+int wire_push_record_decode(const uint8_t *buf, size_t len, WirePushRecord *r) {
+        if (len < WIRE_PUSH_RECORD_SIZE)
+                return -EBADMSG;
+        r->id = wire_get_le32(buf);
+        r->flags = wire_get_le32(buf + 4);
+        r->pid = wire_get_le32(buf + 8);
+        r->uid = wire_get_le32(buf + 12);
+        r->gid = wire_get_le32(buf + 16);
+        r->size = wire_get_le32(buf + 20);
+        if (r->size > len - WIRE_PUSH_RECORD_SIZE || (r->flags & ~WIRE_REPLY_KERNEL))
+                return -EBADMSG;
+        return 0;
+}
+
+void wire_push_record_encode(uint8_t *buf, const WirePushRecord *r) {
+        wire_put_le32(buf, r->id);
+        wire_put_le32(buf + 4, r->flags);
+        wire_put_le32(buf + 8, r->pid);
+        wire_put_le32(buf + 12, r->uid);
+        wire_put_le32(buf + 16, r->gid);
+        wire_put_le32(buf + 20, r->size);
 }
 
 /**

@@ -38,7 +38,7 @@
 #define WIRE_OOL_INLINE 0x8000000000000000ull
 
 /* Largest frame: a message request or reply carrying MSG_SIZE_MAX bytes and an attachment. */
-#define WIRE_FRAME_MAX (WIRE_HDR_SIZE + WIRE_MSG_REQ_SIZE + MSG_SIZE_MAX + WIRE_ATTACH_MAX)
+#define WIRE_FRAME_MAX (WIRE_HDR_SIZE + WIRE_LENT_BODY_MAX + WIRE_MSG_REQ_SIZE + MSG_SIZE_MAX + WIRE_ATTACH_MAX)
 /* Port rights one message may carry (header included). */
 #define WIRE_RIGHTS_MAX 1024u
 /* Descriptors one frame may carry (SCM_RIGHTS), all out-of-line items together. */
@@ -56,6 +56,7 @@ enum {
 
 /* Bits of WireHeader.flags. */
 #define WIRE_FLAG_ONE_WAY 0x1u  /* 1.1: no reply frame (MSG with SEND only, LENT) */
+#define WIRE_FLAG_LENT 0x2u     /* 1.1: the body starts with a LENT body, to be taken first */
 
 /* Bits of WireMsgReq.option beyond the user's options (types.h). */
 #define WIRE_MSG_SEND 0x1u
@@ -81,12 +82,15 @@ enum {
 #define WIRE_REPLY_CREDIT(x) ((x) & 0xffffu)
 #define WIRE_REPLY_LENT(x) ((x) >> 16)
 
-/* WireEvent.reserved of a PUSH: it was lent by an arm (given back when the arm ends). */
+/* WireEvent.reserved of a PUSH: they were lent by an arm (given back when the arm ends). */
 #define WIRE_PUSH_FROM_ARM 0x1u
+/* Messages in one PUSH frame, at most. */
+#define WIRE_PUSH_MAX 64u
 
 /* Events (op WIRE_OP_EVENT): what the broker tells a task of its own accord. */
 enum {
-        WIRE_EVENT_PUSH = 1,    /* a = lend id, b = armed name (0: lent after a receive); a message follows */
+        WIRE_EVENT_PUSH = 1,    /* a = how many messages follow (WirePushRecord, message, attachment
+                                 * each), b = the name they are filed under */
         WIRE_EVENT_CREDIT = 2,  /* a = destination name, b = credits granted */
         WIRE_EVENT_REVOKE = 3,  /* a = destination name: its credit is gone */
         WIRE_EVENT_READY = 4,   /* a = armed name: a message that cannot be handed ahead waits */
@@ -98,6 +102,8 @@ enum {
 #define WIRE_ARM_REPLY_SIZE 8u
 #define WIRE_LENT_HDR_SIZE 8u   /* n_taken, n_given_back; then their lend ids */
 #define WIRE_LENT_IDS_MAX 1024u
+#define WIRE_LENT_CREDITS_MAX 64u
+#define WIRE_LENT_BODY_MAX (WIRE_LENT_HDR_SIZE + 4 * WIRE_LENT_IDS_MAX + 8 * WIRE_LENT_CREDITS_MAX)
 
 /* Bits of WireMsgReply.flags. */
 #define WIRE_REPLY_RECEIVED 0x1u  /* a received message follows */
@@ -150,6 +156,15 @@ typedef struct {
         uint32_t credit;        /* 1.1: credits granted for the destination of the send */
 } WireMsgReply;
 
+/* One message of a PUSH: then size bytes, the message (msg_size bytes) and its attachment. */
+typedef struct {
+        uint32_t id;            /* its lend id, for LENT */
+        uint32_t flags;         /* WIRE_REPLY_KERNEL: the broker sent it */
+        uint32_t pid, uid, gid; /* its sender */
+        uint32_t size;          /* bytes of message and attachment that follow */
+} WirePushRecord;
+#define WIRE_PUSH_RECORD_SIZE 24u
+
 typedef struct {
         uint32_t type;          /* WIRE_EVENT_* */
         uint32_t a;
@@ -193,6 +208,8 @@ int wire_msg_reply_decode(const uint8_t *buf, size_t len, WireMsgReply *m);
 void wire_msg_reply_encode(uint8_t *buf, const WireMsgReply *m);
 int wire_event_decode(const uint8_t *buf, size_t len, WireEvent *e);
 void wire_event_encode(uint8_t *buf, const WireEvent *e);
+int wire_push_record_decode(const uint8_t *buf, size_t len, WirePushRecord *r);
+void wire_push_record_encode(uint8_t *buf, const WirePushRecord *r);
 
 int wire_default_socket_path(char *buf, size_t size);
 int wire_socket_path(const char *override, char *buf, size_t size);

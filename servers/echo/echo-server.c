@@ -3,8 +3,11 @@
  * echo-server.c - an example RPC server: echo and a small calculator
  *
  * Checks its port in with the name server as "echo" (or -n NAME), then
- * serves forever: each reply and the wait for the next request are one
- * broker call (msg_send_receive()).  Uses the public API only.
+ * serves until SIGTERM or SIGINT.  Blocking, each reply and the wait for
+ * the next request are one broker call (msg_send_receive()).  With --loop it
+ * is a libevent program instead: the port is armed (machipc_arm()), its
+ * requests come in through machipc_get_fd() and are taken with no request
+ * to the broker; only the replies are calls.  Uses the public API only.
  */
 
 #include <errno.h>
@@ -15,88 +18,151 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <event2/event.h>
 #include <machipc/machipc.h>
+#include <machipc/event.h>
 #include "tool.h"
-#include "echo-proto.h"
+#include "echo-serve.h"
 
 static volatile sig_atomic_t stop;
 
-static void on_signal(int sig) {
+static void on_stop_signal(int sig) {
         (void)sig;
         stop = 1;
 }
 
-typedef union {
-        msg_header_t head;
-        EchoMsg echo;
-        CalcRequest calc_req;
-        CalcReply calc_rep;
-        uint8_t bytes[sizeof(EchoMsg) + 64];
-} Buffer;
+/* Send a reply; a client that went away meanwhile leaves a dead reply right to drop. */
+static void reply(EchoBuffer *b) {
+        port_t to = b->head.msg_remote_port;
+        msg_return_t r = msg_send(&b->head, SEND_TIMEOUT, 1000);
+        if (r == SEND_INVALID_DEST || r == SEND_TIMED_OUT)
+                port_deallocate(task_self(), to);
+        else if (r != 0)
+                fprintf(stderr, "echo-server: reply: %s\n", machipc_strerror(r));
+}
 
-static int32_t calc(int64_t a, int64_t b, int32_t op, int64_t *out) {
-        switch (op) {
-        case '+':
-                return __builtin_add_overflow(a, b, out) ? CALC_OVERFLOW : CALC_OK;
-        case '-':
-                return __builtin_sub_overflow(a, b, out) ? CALC_OVERFLOW : CALC_OK;
-        case '*':
-                return __builtin_mul_overflow(a, b, out) ? CALC_OVERFLOW : CALC_OK;
-        case '/':
-                if (b == 0)
-                        return CALC_DIVIDE_BY_ZERO;
-                if (a == INT64_MIN && b == -1)
-                        return CALC_OVERFLOW;
-                *out = a / b;
-                return CALC_OK;
-        default:
-                return CALC_BAD_OPERATOR;
+/* Blocking: a thread in msg_send_receive(), waking now and then to notice a signal. */
+static int serve_blocking(port_t service, unsigned long *served) {
+        EchoBuffer b;
+        bool have_reply = false;
+        port_t reply_name = PORT_NULL;
+        while (!stop) {
+                msg_return_t r;
+                if (have_reply)
+                        r = msg_send_receive(&b.head, RCV_TIMEOUT | SEND_TIMEOUT, sizeof(b), service,
+                                             1000, 500);
+                else {
+                        b.head.msg_size = sizeof(b);
+                        b.head.msg_local_port = service;
+                        r = msg_receive(&b.head, RCV_TIMEOUT, 500);
+                }
+                have_reply = false;
+                if (r == RCV_TIMED_OUT)
+                        continue;
+                if (r == SEND_INVALID_DEST || r == SEND_TIMED_OUT) {
+                        /* The client went away: drop the dead reply right too. */
+                        port_deallocate(task_self(), r == SEND_TIMED_OUT ? b.head.msg_remote_port
+                                                                          : reply_name);
+                        continue;
+                }
+                if (r != 0) {
+                        fprintf(stderr, "echo-server: %s\n", machipc_strerror(r));
+                        if (r < 0)
+                                return 1;
+                        continue;
+                }
+                (*served)++;
+                have_reply = echo_serve(&b, b.head.msg_size);
+                reply_name = b.head.msg_remote_port;
+        }
+        return 0;
+}
+
+typedef struct {
+        struct event_base *base;
+        port_t service;
+        unsigned long served;
+        int status;
+} Loop;
+
+/* The task has something to process: take every request there is, answer each. */
+static void on_ready(int ready, void *arg) {
+        Loop *l = arg;
+        if (ready < 0) {
+                fprintf(stderr, "echo-server: %s\n", machipc_strerror(ready));
+                l->status = 1;
+                event_base_loopbreak(l->base);
+                return;
+        }
+        EchoBuffer b;
+        for (;;) {
+                b.head.msg_size = sizeof(b);
+                b.head.msg_local_port = l->service;
+                msg_return_t r = msg_receive(&b.head, RCV_TIMEOUT, 0);
+                if (r == RCV_TIMED_OUT)
+                        return;
+                if (r != 0) {
+                        fprintf(stderr, "echo-server: %s\n", machipc_strerror(r));
+                        if (r < 0) {
+                                l->status = 1;
+                                event_base_loopbreak(l->base);
+                                return;
+                        }
+                        continue;
+                }
+                l->served++;
+                if (echo_serve(&b, b.head.msg_size))
+                        reply(&b);
         }
 }
 
-/* Turn the request in @b into its reply in place; false: nothing to send. */
-static bool serve(Buffer *b, uint32_t size) {
-        port_t reply = b->head.msg_remote_port;
-        int32_t id = b->head.msg_id;
-        if (reply == PORT_NULL)
-                return false;
-        if (id == ECHO_MSG_ECHO && size >= sizeof(msg_header_t) + sizeof(msg_type_t) &&
-            b->echo.text_type.msg_type_name == MSG_TYPE_STRING &&
-            b->echo.text_type.msg_type_number <= ECHO_TEXT_MAX) {
-                /* The text stays where it is; only the header changes. */
-                b->head.msg_size = size;
-        } else if (id == ECHO_MSG_CALC && size == sizeof(CalcRequest)) {
-                int64_t r = 0;
-                int32_t code = calc(b->calc_req.args[0], b->calc_req.args[1], b->calc_req.op, &r);
-                CalcReply *rep = &b->calc_rep;
-                msg_type_init(&rep->code_type, MSG_TYPE_INTEGER_32, 1);
-                rep->code = code;
-                rep->pad = 0;
-                msg_type_init(&rep->result_type, MSG_TYPE_INTEGER_64, 1);
-                rep->result = r;
-                b->head.msg_size = sizeof(CalcReply);
-        } else {
-                /* Unknown request: an empty reply tells the client so. */
-                b->head.msg_size = sizeof(msg_header_t);
+static void on_signal(evutil_socket_t sig, short what, void *arg) {
+        (void)sig;
+        (void)what;
+        event_base_loopbreak(arg);
+}
+
+/* --loop: one thread in a libevent loop, the port armed. */
+static int serve_loop(port_t service, unsigned long *served) {
+        Loop l = { .service = service };
+        kern_return_t kr = machipc_arm(service);
+        if (kr != 0) {
+                fprintf(stderr, "echo-server: machipc_arm: %s\n", machipc_strerror(kr));
+                return 1;
         }
-        b->head.msg_id = id + 100;
-        b->head.msg_remote_port = reply;
-        b->head.msg_local_port = PORT_NULL;
-        b->head.msg_bits = 0;   /* default: move the send-once reply right */
-        return true;
+        l.base = event_base_new();
+        struct event *ev = l.base ? machipc_event_new(l.base, on_ready, &l) : NULL;
+        struct event *term = l.base ? evsignal_new(l.base, SIGTERM, on_signal, l.base) : NULL;
+        struct event *intr = l.base ? evsignal_new(l.base, SIGINT, on_signal, l.base) : NULL;
+        if (!ev || !term || !intr || event_add(term, NULL) < 0 || event_add(intr, NULL) < 0) {
+                fprintf(stderr, "echo-server: cannot set up the event loop\n");
+                l.status = 1;
+        } else if (!stop) {
+                event_base_dispatch(l.base);
+        }
+        if (term)
+                event_free(term);
+        if (intr)
+                event_free(intr);
+        machipc_event_free(ev);
+        if (l.base)
+                event_base_free(l.base);
+        *served = l.served;
+        return l.status;
 }
 
 int main(int argc, char **argv) {
         const char *name = ECHO_SERVICE_NAME;
-        int ready_fd = -1, verbose = 0, c;
+        int ready_fd = -1, verbose = 0, loop = 0, c;
         static const struct option opts[] = {
                 { "name", required_argument, NULL, 'n' },
                 { "ready-fd", required_argument, NULL, 'r' },
+                { "loop", no_argument, NULL, 'l' },
                 { "verbose", no_argument, NULL, 'v' },
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
-        while ((c = getopt_long(argc, argv, "n:vh", opts, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "n:lvh", opts, NULL)) >= 0) {
                 switch (c) {
                 case 'n':
                         name = optarg;
@@ -104,20 +170,25 @@ int main(int argc, char **argv) {
                 case 'r':
                         ready_fd = atoi(optarg);
                         break;
+                case 'l':
+                        loop = 1;
+                        break;
                 case 'v':
                         verbose = 1;
                         break;
                 case 'h':
-                        printf("Usage: machipc-echo-server [-n NAME] [--ready-fd FD] [-v]\n"
+                        printf("Usage: machipc-echo-server [-n NAME] [--loop] [--ready-fd FD] [-v]\n"
                                "Serves echo (id %d) and calc (id %d) requests under NAME "
-                               "(default \"%s\").\n", ECHO_MSG_ECHO, ECHO_MSG_CALC,
-                               ECHO_SERVICE_NAME);
+                               "(default \"%s\").\n\n"
+                               "  -l, --loop      serve from a libevent loop, the port armed\n"
+                               "                  (machipc_arm), instead of a blocking receive\n",
+                               ECHO_MSG_ECHO, ECHO_MSG_CALC, ECHO_SERVICE_NAME);
                         return 0;
                 default:
                         return 2;
                 }
         }
-        struct sigaction sa = { .sa_handler = on_signal };
+        struct sigaction sa = { .sa_handler = on_stop_signal };
         sigaction(SIGTERM, &sa, NULL);
         sigaction(SIGINT, &sa, NULL);
 
@@ -143,42 +214,10 @@ int main(int argc, char **argv) {
                 close(ready_fd);
         }
 
-        Buffer b;
-        bool have_reply = false;
-        port_t reply_name = PORT_NULL;
         unsigned long served = 0;
-        while (!stop) {
-                msg_return_t r;
-                /* Wake now and then to notice a signal. */
-                if (have_reply)
-                        r = msg_send_receive(&b.head, RCV_TIMEOUT | SEND_TIMEOUT, sizeof(b), service,
-                                             1000, 500);
-                else {
-                        b.head.msg_size = sizeof(b);
-                        b.head.msg_local_port = service;
-                        r = msg_receive(&b.head, RCV_TIMEOUT, 500);
-                }
-                have_reply = false;
-                if (r == RCV_TIMED_OUT)
-                        continue;
-                if (r == SEND_INVALID_DEST || r == SEND_TIMED_OUT) {
-                        /* The client went away: drop the dead reply right too. */
-                        port_deallocate(task_self(), r == SEND_TIMED_OUT ? b.head.msg_remote_port
-                                                                          : reply_name);
-                        continue;
-                }
-                if (r != 0) {
-                        fprintf(stderr, "echo-server: %s\n", machipc_strerror(r));
-                        if (r < 0)
-                                return 1;
-                        continue;
-                }
-                served++;
-                have_reply = serve(&b, b.head.msg_size);
-                reply_name = b.head.msg_remote_port;
-        }
+        int status = loop ? serve_loop(service, &served) : serve_blocking(service, &served);
         netname_check_out(PORT_NULL, name, service);
         if (verbose)
                 fprintf(stderr, "echo-server: served %lu requests, exiting\n", served);
-        return 0;
+        return status;
 }

@@ -1,6 +1,8 @@
 #!/bin/sh
 # check-docs.sh SRCDIR - the documentation says what the tree does.
 #   - README's dependency list is exactly what setup.sh installs.
+#   - every call libmachipc exports is in doc/api.md;
+#   - every program the tree builds is in doc/api.md's table of programs.
 set -eu
 src=$1
 fail=0
@@ -19,4 +21,17 @@ if [ "$pkgs_setup" != "$pkgs_readme" ]; then
         rm -f "${TMPDIR:-/tmp}/deps.setup.$$" "${TMPDIR:-/tmp}/deps.readme.$$"
         fail=1
 fi
+for sym in $(sed -n 's/^[[:space:]]*\([a-z_][a-z0-9_]*\);$/\1/p' "$src/lib/libmachipc.sym"); do
+        if ! grep -q "\b$sym\b" "$src/doc/api.md"; then
+                echo "doc/api.md does not document $sym (lib/libmachipc.sym exports it)"
+                fail=1
+        fi
+done
+for prog in $(cat "$src"/clients/*/meson.build "$src"/servers/*/meson.build "$src/kernel/meson.build" |
+              sed -n "s/.*executable('\([^']*\)'.*/\1/p"); do
+        if ! grep -q "^| \`$prog\`" "$src/doc/api.md"; then
+                echo "doc/api.md's table of programs lacks $prog"
+                fail=1
+        fi
+done
 exit $fail

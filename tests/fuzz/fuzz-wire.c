@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * fuzz-wire.c - the frame decoders and wire_msg_check() on arbitrary bytes
+ * fuzz-wire.c - the frame decoders (events and PUSH records too) and
+ * wire_msg_check() on arbitrary bytes
  *
  * Byte 0 picks what to decode; the rest is the input.  For messages the
  * harness writes the true length into msg_size (so that the fuzzer spends
@@ -27,10 +28,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         WireHelloReply hr;
         WireMsgReq q;
         WireMsgReply mr;
-        switch (mode % 4) {
+        WireEvent ev;
+        WirePushRecord rec;
+        switch (mode % 5) {
         case 0:
                 if (wire_header_decode(data, size, &h) == 0)
-                        assert(h.size == size && h.size <= WIRE_FRAME_MAX && h.flags == 0);
+                        assert(h.size == size && h.size <= WIRE_FRAME_MAX &&
+                               !(h.flags & ~(WIRE_FLAG_ONE_WAY | WIRE_FLAG_LENT)));
+                return 0;
+        case 4:
+                /* An event, and the records of a PUSH: each must fit what is left. */
+                if (wire_event_decode(data, size, &ev) == 0)
+                        assert(ev.type >= WIRE_EVENT_PUSH && ev.type <= WIRE_EVENT_READY);
+                for (size_t off = 0; wire_push_record_decode(data + off, size - off, &rec) == 0;) {
+                        assert(rec.size <= size - off - WIRE_PUSH_RECORD_SIZE);
+                        off += WIRE_PUSH_RECORD_SIZE + rec.size;
+                }
                 return 0;
         case 1:
                 (void)wire_hello_decode(data, size, &hello);

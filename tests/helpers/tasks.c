@@ -73,3 +73,63 @@ void test_wait_gone(pid_t pid) {
                 usleep(1000);
         }
 }
+
+bool test_task_listed(pid_t pid) {
+        char *text = NULL, key[32];
+        ck_assert_int_eq(machipc_broker_info(&text, NULL), 0);
+        snprintf(key, sizeof(key), " pid %d ", (int)pid);
+        bool r = strstr(text, key) != NULL;
+        free(text);
+        return r;
+}
+
+port_status_t test_status(port_t p) {
+        port_status_t st;
+        ck_assert_int_eq(port_status(task_self(), p, &st), KERN_SUCCESS);
+        return st;
+}
+
+void test_wait_count(port_t p, uint32_t n) {
+        uint64_t deadline = test_now_ms() + 10000;
+        uint32_t have;
+        while ((have = test_status(p).msgcount) < n && test_now_ms() < deadline)
+                usleep(500);
+        ck_assert_uint_eq(have, n);
+}
+
+bool test_step_wait(const TestSteps *s) {
+        char c;
+        return read(s->in, &c, 1) == 1 && c != 'q';
+}
+
+void test_step_done(const TestSteps *s, char c) {
+        if (write(s->out, &c, 1) != 1)
+                _exit(90);
+}
+
+void test_tell(int fd, char c) {
+        ck_assert_int_eq(write(fd, &c, 1), 1);
+}
+
+char test_hear(int fd) {
+        char c = 0;
+        ck_assert_int_eq(read(fd, &c, 1), 1);
+        return c;
+}
+
+void test_child_start(TestChild *c, int (*fn)(void *), int base) {
+        ck_assert_int_eq(pipe(c->to), 0);
+        ck_assert_int_eq(pipe(c->from), 0);
+        c->steps = (TestSteps){ c->to[0], c->from[1], base };
+        c->pid = test_fork(fn, &c->steps);
+}
+
+int test_child_end(TestChild *c) {
+        test_tell(c->to[1], 'q');
+        int st = test_wait(c->pid);
+        close(c->to[0]);
+        close(c->to[1]);
+        close(c->from[0]);
+        close(c->from[1]);
+        return st;
+}

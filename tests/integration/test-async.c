@@ -611,6 +611,42 @@ START_TEST(test_arm_with_messages_waiting) {
 }
 END_TEST
 
+/* A child of fork() is a new task: its descriptor and arms are its own. */
+static int forked_loop(void *arg) {
+        (void)arg;
+        port_t p;
+        if (port_allocate(task_self(), &p) != 0 || machipc_arm(p) != 0)
+                return 2;
+        int fd = machipc_get_fd();
+        if (fd < 0)
+                return 3;
+        /* A message to itself: a send right made on the way. */
+        msg_header_t h = { .msg_size = sizeof(h), .msg_remote_port = p, .msg_id = 9,
+                           .msg_bits = MSG_BITS(MSG_TYPE_MAKE_SEND, 0) };
+        if (msg_send(&h, 0, 0) != 0 || wait_readable(fd, 10000) != 1 || machipc_dispatch() != 1)
+                return 4;
+        h.msg_size = sizeof(h);
+        h.msg_local_port = p;
+        return msg_receive(&h, RCV_TIMEOUT, 0) == 0 && h.msg_id == 9 ? 0 : 5;
+}
+
+START_TEST(test_fork_gets_its_own_descriptor) {
+        port_t p = test_new_port(16);
+        ck_assert_int_eq(machipc_arm(p), 0);
+        int fd = machipc_get_fd();
+        ck_assert_int_ge(fd, 0);
+        for (int i = 0; i < 3; i++)
+                ck_assert_int_eq(test_wait(test_fork(forked_loop, NULL)), 0);
+        /* Nothing of the children's reached ours. */
+        ck_assert_int_eq(machipc_dispatch(), 0);
+        ck_assert_int_eq(wait_readable(fd, 0), 0);
+        ck_assert_int_eq(test_send_int(p, ID_DATA, 1, 0, 0, 0, 0), 0);
+        ck_assert_int_eq(wait_readable(fd, 10000), 1);
+        ck_assert_int_eq(machipc_dispatch(), 1);
+        ck_assert_int_eq(test_recv_int(p, NULL, NULL, NULL, RCV_TIMEOUT, 0), 0);
+}
+END_TEST
+
 /* --- what cannot be handed ahead, and bad arms --- */
 
 START_TEST(test_descriptors_stall_the_arm) {
@@ -706,6 +742,7 @@ int main(void) {
         ADD_TEST(tc, test_task_killed_while_armed);
         ADD_TEST(tc, test_idle_armed_task_asks_nothing);
         ADD_TEST(tc, test_arm_with_messages_waiting);
+        ADD_TEST(tc, test_fork_gets_its_own_descriptor);
         ADD_TEST(tc, test_descriptors_stall_the_arm);
         ADD_TEST(tc, test_bad_arms);
         suite_add_tcase(s, tc);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* test-tools.c - machipcctl against a known state; the ownership and one-receiver demos */
+/* test-tools.c - machipcctl against a known state; the demos; the echo server's event-loop mode */
 
 #include <signal.h>
 #include <stdio.h>
@@ -103,6 +103,8 @@ START_TEST(test_programs_no_broker) {
         } progs[] = {
                 { "MACHIPC_TEST_ECHO_CLIENT", "echo hi", "machipc-echo" },
                 { "MACHIPC_TEST_ECHO_SERVER", "", "echo-server" },
+                { "MACHIPC_TEST_ECHO_SERVER", "--loop", "echo-server" },
+                { "MACHIPC_TEST_LOOP_DEMO", "", "loop-demo" },
                 { "MACHIPC_TEST_NAMESERVER", "", "nameserver" },
                 { "MACHIPC_TEST_MACHIPCCTL", "", "machipcctl" },
                 { "MACHIPC_TEST_OWNERSHIP", "owner", "machipc-ownership" },
@@ -214,6 +216,54 @@ START_TEST(test_prodcons_demo) {
 }
 END_TEST
 
+START_TEST(test_echo_server_loop_mode) {
+        const char *const none[] = { NULL };
+        pid_t ns = test_spawn_ready(getenv("MACHIPC_TEST_NAMESERVER"), none);
+        const char *const args[] = { "--loop", "-n", "echo-loop", NULL };
+        pid_t echo = test_spawn_ready(getenv("MACHIPC_TEST_ECHO_SERVER"), args);
+        static char out[65536];
+        char cmd[512];
+        snprintf(cmd, sizeof(cmd), "%s -n echo-loop -c 200 calc 6 x 7", getenv("MACHIPC_TEST_ECHO_CLIENT"));
+        ck_assert_int_eq(test_run_capture(cmd, out, sizeof(out)), 0);
+        int lines = 0;
+        for (char *p = out; (p = strstr(p, "calc: 6 * 7 = 42\n")); p++)
+                lines++;
+        ck_assert_int_eq(lines, 200);
+        snprintf(cmd, sizeof(cmd), "%s -n echo-loop echo hello-loop", getenv("MACHIPC_TEST_ECHO_CLIENT"));
+        ck_assert_int_eq(test_run_capture(cmd, out, sizeof(out)), 0);
+        ck_assert_str_eq(out, "echo: hello-loop\n");
+        snprintf(cmd, sizeof(cmd), "%s -n echo-loop calc 1 / 0", getenv("MACHIPC_TEST_ECHO_CLIENT"));
+        ck_assert_int_eq(test_run_capture(cmd, out, sizeof(out)), 3);
+        /* SIGTERM ends the loop cleanly. */
+        ck_assert_int_eq(test_stop(echo), 0);
+        ck_assert_int_eq(test_stop(ns), 0);
+}
+END_TEST
+
+START_TEST(test_loop_demo) {
+        const char *const none[] = { NULL };
+        pid_t ns = test_spawn_ready(getenv("MACHIPC_TEST_NAMESERVER"), none);
+        FILE *demo;
+        static char dout[65536], out[4096];
+        start_demo("MACHIPC_TEST_LOOP_DEMO", "-c 41 -t 2", &demo);
+        wait_line(demo, "serving \"loop-a\" and \"loop-b\" and a 2 ms timer from one thread", dout,
+                  sizeof(dout));
+        char cmd[512];
+        snprintf(cmd, sizeof(cmd), "%s -n loop-a -c 20 echo ping", getenv("MACHIPC_TEST_ECHO_CLIENT"));
+        ck_assert_int_eq(test_run_capture(cmd, out, sizeof(out)), 0);
+        ck_assert_ptr_nonnull(strstr(out, "echo: ping\n"));
+        snprintf(cmd, sizeof(cmd), "%s -n loop-b -c 21 calc 2 + 2", getenv("MACHIPC_TEST_ECHO_CLIENT"));
+        ck_assert_int_eq(test_run_capture(cmd, out, sizeof(out)), 0);
+        ck_assert_ptr_nonnull(strstr(out, "calc: 2 + 2 = 4\n"));
+        ck_assert_int_eq(finish_demo(demo, dout, sizeof(dout)), 0);
+        ck_assert_msg(strstr(dout, "served 41 requests (loop-a 20, loop-b 21)") != NULL, "%s", dout);
+        /* The timer ran in the same loop, and receiving asked the broker nothing. */
+        ck_assert_ptr_nonnull(strstr(dout, "tick 1: "));
+        ck_assert_msg(strstr(dout, "; 0 requests to the broker besides the replies") != NULL, "%s", dout);
+        ck_assert_int_eq(test_stop(ns), 0);
+}
+END_TEST
+
 int main(void) {
         Suite *s = suite_create("Tools and demos");
         TCase *tc = tcase_create("tools");
@@ -226,6 +276,8 @@ int main(void) {
         ADD_TEST(tc, test_one_receiver_demo);
         ADD_TEST(tc, test_large_transfer_demo);
         ADD_TEST(tc, test_prodcons_demo);
+        ADD_TEST(tc, test_echo_server_loop_mode);
+        ADD_TEST(tc, test_loop_demo);
         suite_add_tcase(s, tc);
         return run_suite(s);
 }

@@ -43,7 +43,10 @@ START_TEST(test_header_round_trip) {
         wire_header_encode(b, &h);
         ck_assert_int_eq(wire_header_decode(b, sizeof(b), &d), 0);
         ck_assert_uint_eq(d.flags, WIRE_FLAG_ONE_WAY);
-        h.flags = 2;
+        h.flags = WIRE_FLAG_ONE_WAY | WIRE_FLAG_LENT;
+        wire_header_encode(b, &h);
+        ck_assert_int_eq(wire_header_decode(b, sizeof(b), &d), 0);
+        h.flags = 4;
         wire_header_encode(b, &h);
         ck_assert_int_lt(wire_header_decode(b, sizeof(b), &d), 0);
         h.flags = 0;

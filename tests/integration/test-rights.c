@@ -387,7 +387,10 @@ START_TEST(test_receive_right_travels) {
         ck_assert_int_eq(test_recv_int(boot, &id, NULL, NULL, 0, 0), 0);
         ck_assert_int_eq(id, 'c');
         ck_assert_int_eq(test_wait(pc), 0);
-        /* C exited: the mailbox died with it. */
+        /* C exited: the mailbox died with it (once the broker has seen the exit). */
+        uint64_t deadline = test_now_ms() + 10000;
+        while (type_of(mbox) != PORT_TYPE_DEAD_NAME && test_now_ms() < deadline)
+                usleep(1000);
         ck_assert_uint_eq(type_of(mbox), PORT_TYPE_DEAD_NAME);
 }
 END_TEST

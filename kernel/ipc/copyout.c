@@ -90,19 +90,6 @@ uint32_t kmsg_copyout_right(Space *space, Port *port, uint8_t kind) {
         }
 }
 
-/* The item type a receiver sees for a disposition: the kind of right it holds. */
-static uint16_t received_type(uint16_t disp) {
-        switch (disp) {
-        case MSG_TYPE_COPY_SEND:
-        case MSG_TYPE_MAKE_SEND:
-                return MSG_TYPE_PORT_SEND;
-        case MSG_TYPE_MAKE_SEND_ONCE:
-                return MSG_TYPE_PORT_SEND_ONCE;
-        default:
-                return disp;
-        }
-}
-
 static void copyout_body(Space *space, Kmsg *kmsg, uint8_t *out) {
         if (!kmsg->n_rights)
                 return;
@@ -112,7 +99,7 @@ static void copyout_body(Space *space, Kmsg *kmsg, uint8_t *out) {
         while (wire_item_next(&it, &item)) {
                 if (wire_disposition_is_valid(item.name))
                         wire_put_le16(out + item.offset - sizeof(msg_type_t),
-                                      received_type(item.name));
+                                      kmsg_received_type(item.name));
         }
         for (uint32_t i = 0; i < kmsg->n_rights; i++) {
                 KmsgRight *kr = &kmsg->rights[i];
@@ -347,7 +334,7 @@ void kmsg_copyout_lend(Space *space, Kmsg *kmsg, uint8_t *out) {
                 wire_item_iter_init(&it, out, kmsg->size);
                 while (wire_item_next(&it, &item))
                         if (wire_disposition_is_valid(item.name))
-                                wire_put_le16(out + item.offset - sizeof(msg_type_t), received_type(item.name));
+                                wire_put_le16(out + item.offset - sizeof(msg_type_t), kmsg_received_type(item.name));
         }
         for (uint32_t i = 0; i < kmsg->n_rights; i++) {
                 KmsgRight *kr = &kmsg->rights[i];

@@ -34,6 +34,9 @@ int conn_call(Call *call, uint16_t op, const struct iovec *iov, int n_iov, const
               uint32_t n_fds);
 int conn_send_one_way(uint16_t op, const struct iovec *iov, int n_iov);
 void conn_flush_lent(void);
+/* msg_destroy() for a received message (@unsent false), or give up what an unsent one
+ * would have given away (@unsent true: moved rights, regions marked for deallocation). */
+void msg_release(msg_header_t *h, bool unsent);
 void conn_lock(void);
 void conn_unlock(void);
 bool conn_async_locked(void);

@@ -396,9 +396,15 @@ msg_return_t msg_rpc(msg_header_t *h, msg_option_t option, msg_size_t rcv_size,
         return r;
 }
 
-/* Give up one right a received message named. */
-static void destroy_right(port_t name, uint32_t kind) {
+/*
+ * Give up one right a message names: in a received message (@unsent false)
+ * every right is the receiver's; in one that could not be sent, only the
+ * rights it moves would have gone (copied and made ones were never taken).
+ */
+static void release_right(port_t name, uint32_t kind, bool unsent) {
         if (name == PORT_NULL || name == PORT_DEAD)
+                return;
+        if (unsent && kind != MSG_TYPE_MOVE_RECEIVE && kind != MSG_TYPE_MOVE_SEND && kind != MSG_TYPE_MOVE_SEND_ONCE)
                 return;
         if (kind == MSG_TYPE_PORT_RECEIVE)
                 port_mod_refs(task_self(), name, PORT_RIGHT_RECEIVE, -1);
@@ -406,10 +412,10 @@ static void destroy_right(port_t name, uint32_t kind) {
                 port_deallocate(task_self(), name);
 }
 
-void msg_destroy(msg_header_t *h) {
+void msg_release(msg_header_t *h, bool unsent) {
         if (!h || h->msg_size < sizeof(*h))
                 return;
-        destroy_right(h->msg_remote_port, MSG_BITS_REMOTE(h->msg_bits));
+        release_right(h->msg_remote_port, MSG_BITS_REMOTE(h->msg_bits), unsent);
         h->msg_remote_port = PORT_NULL;
         uint8_t *msg = (uint8_t *)h;
         WireItemIter it;
@@ -423,17 +429,18 @@ void msg_destroy(msg_header_t *h) {
                         if (item.name >= MSG_TYPE_MOVE_RECEIVE && item.name <= MSG_TYPE_MAKE_SEND_ONCE) {
                                 port_t name;
                                 memcpy(&name, e, 4);
-                                destroy_right(name, item.name);
+                                release_right(name, item.name, unsent);
                                 name = PORT_NULL;
                                 memcpy(e, &name, 4);
-                        } else if (item.name == MSG_TYPE_MEMORY) {
+                        } else if (item.name == MSG_TYPE_MEMORY &&
+                                   (!unsent || (item.flags & MSG_TYPE_FLAG_DEALLOCATE))) {
                                 msg_ool_t o;
                                 memcpy(&o, e, sizeof(o));
                                 if (o.address)
                                         vm_deallocate(PORT_NULL, o.address, o.size);
                                 o.address = 0;
                                 memcpy(e, &o, sizeof(o));
-                        } else if (item.name == MSG_TYPE_FD) {
+                        } else if (item.name == MSG_TYPE_FD && !unsent) {
                                 int32_t fd;
                                 memcpy(&fd, e, 4);
                                 if (fd >= 0)
@@ -443,4 +450,8 @@ void msg_destroy(msg_header_t *h) {
                         }
                 }
         }
+}
+
+void msg_destroy(msg_header_t *h) {
+        msg_release(h, false);
 }

@@ -2,24 +2,20 @@
 /*
  * netname.c - client side of the name server protocol
  *
- * Requests are RPCs to the name server's port (by default the broker's
- * bootstrap port), laid out as doc/protocol.md "Name server" says: a
- * MSG_TYPE_STRING item with the name, then the port items the call needs.
+ * The calls are stubs generated from interfaces/netname.defs (machipc-mig),
+ * made to the name server's port: by default the broker's bootstrap port,
+ * looked up again once if the name server was restarted.
  */
 
 #include <errno.h>
 #include <pthread.h>
 #include <string.h>
 #include "internal.h"
+#include "netname.h"
 
 static pthread_mutex_t ns_lock = PTHREAD_MUTEX_INITIALIZER;
 static port_t ns_cached;
 static uint32_t ns_cached_gen;
-
-typedef union {
-        msg_header_t h;
-        uint8_t bytes[sizeof(msg_header_t) + MSG_ITEM_SIZE(NETNAME_MAX) + 2 * MSG_ITEM_SIZE(4)];
-} NetnameBuf;
 
 /* The bootstrap port: from the handshake, else asked for (a name server may have started since). */
 static port_t ns_server(bool refresh) {
@@ -56,83 +52,38 @@ static uint16_t send_disposition(port_t name) {
         return MSG_TYPE_COPY_SEND;
 }
 
-/* Header + name item + up to two one-element port items. */
-static void ns_encode(NetnameBuf *b, port_t server, int32_t id, const char *name,
-                      const port_t *ports, const uint16_t *disps, uint32_t n_ports) {
-        uint32_t len = (uint32_t)strlen(name) + 1;
-        memset(b, 0, sizeof(*b));
-        uint8_t *p = b->bytes + sizeof(msg_header_t);
-        msg_type_t t = { MSG_TYPE_STRING, 0, len };
-        memcpy(p, &t, sizeof(t));
-        memcpy(p + sizeof(t), name, len);
-        p += MSG_ITEM_SIZE(len);
-        for (uint32_t i = 0; i < n_ports; i++) {
-                msg_type_t pt = { disps[i], 0, 1 };
-                memcpy(p, &pt, sizeof(pt));
-                memcpy(p + sizeof(pt), &ports[i], 4);
-                p += MSG_ITEM_SIZE(4);
-        }
-        b->h.msg_size = (uint32_t)(p - b->bytes);
-        b->h.msg_remote_port = server;
-        b->h.msg_id = id;
-        b->h.msg_bits = MSG_BITS(MSG_TYPE_COPY_SEND, 0);
-}
-
-/* Decode a reply: the code, and the right a look-up returns. */
-static int ns_decode(NetnameBuf *b, int32_t id, port_t *portp) {
-        WireItemIter it;
-        WireItem item;
-        int32_t code;
-        if (b->h.msg_id != id + 100 || b->h.msg_size > sizeof(*b))
-                return -EPROTO;
-        wire_item_iter_init(&it, b->bytes, b->h.msg_size);
-        if (!wire_item_next(&it, &item) || item.name != MSG_TYPE_INTEGER_32 || item.number != 1 ||
-            item.offset + 4 > b->h.msg_size)
-                return -EPROTO;
-        memcpy(&code, b->bytes + item.offset, 4);
-        /* The out-parameter is written only on success. */
-        if (portp && code == NETNAME_SUCCESS) {
-                if (!wire_item_next(&it, &item) || item.number != 1 || item.offset + 4 > b->h.msg_size)
-                        return -EPROTO;
-                memcpy(portp, b->bytes + item.offset, 4);
-        }
-        return code;
-}
-
-/* One request, retried once against a fresh bootstrap port if the cached one died. */
-static int ns_rpc(port_t server, int32_t id, const char *name, const port_t *ports,
-                  uint32_t n_ports, port_t *portp) {
-        NetnameBuf b;
-        uint16_t disps[2];
-        for (uint32_t i = 0; i < n_ports; i++)
-                disps[i] = send_disposition(ports[i]);
-        bool dflt = server == PORT_NULL;
-        for (int attempt = 0; attempt < 2; attempt++) {
-                port_t s = dflt ? ns_server(attempt > 0) : server;
-                if (s == PORT_NULL) {
-                        int e = conn_ensure();
-                        return e < 0 ? e : NETNAME_NO_SERVER;
-                }
-                ns_encode(&b, s, id, name, ports, disps, n_ports);
-                int r = msg_rpc(&b.h, MSG_OPTION_NONE, sizeof(b), 0, 0);
-                if (r == SEND_INVALID_DEST && dflt)
-                        continue;       /* the name server was restarted */
-                if (r == SEND_INVALID_DEST || r == RCV_SERVER_DIED)
-                        return dflt ? NETNAME_NO_SERVER : r;
-                if (r != 0)
-                        return r;
-                return ns_decode(&b, id, portp);
-        }
-        return NETNAME_NO_SERVER;
-}
+/*
+ * Call a stub against @server, or against the bootstrap port (retried once
+ * against a fresh one if the cached one died: the name server restarted).
+ */
+#define NS_CALL(server, call)                                                   \
+        ({                                                                      \
+                int r_ = NETNAME_NO_SERVER;                                     \
+                bool dflt_ = (server) == PORT_NULL;                             \
+                for (int attempt_ = 0; attempt_ < 2; attempt_++) {              \
+                        port_t s = dflt_ ? ns_server(attempt_ > 0) : (server);  \
+                        if (s == PORT_NULL) {                                   \
+                                int e_ = conn_ensure();                         \
+                                r_ = e_ < 0 ? e_ : NETNAME_NO_SERVER;           \
+                                break;                                          \
+                        }                                                       \
+                        r_ = (call);                                            \
+                        if (r_ == SEND_INVALID_DEST && dflt_ && attempt_ == 0)  \
+                                continue;                                       \
+                        if (dflt_ && (r_ == SEND_INVALID_DEST || r_ == MIG_SERVER_DIED)) \
+                                r_ = NETNAME_NO_SERVER;                         \
+                        break;                                                  \
+                }                                                               \
+                r_;                                                             \
+        })
 
 kern_return_t netname_check_in(port_t server, const char *name, port_t signature, port_t port) {
         if (!name_ok(name))
                 return KERN_INVALID_ARGUMENT;
         if (port == PORT_NULL)
                 return NETNAME_INVALID_PORT;
-        port_t ports[2] = { signature, port };
-        return ns_rpc(server, NETNAME_MSG_CHECK_IN, name, ports, 2, NULL);
+        mach_msg_type_name_t sd = send_disposition(signature), pd = send_disposition(port);
+        return NS_CALL(server, netname_rpc_check_in(s, name, signature, sd, port, pd));
 }
 
 kern_return_t netname_look_up(port_t server, const char *host, const char *name, port_t *port) {
@@ -140,12 +91,17 @@ kern_return_t netname_look_up(port_t server, const char *host, const char *name,
                 return KERN_INVALID_ARGUMENT;
         if (host && *host && strcmp(host, "localhost") != 0)
                 return NETNAME_NO_SUCH_HOST;
-        return ns_rpc(server, NETNAME_MSG_LOOK_UP, name, NULL, 0, port);
+        /* The out-parameter is written only on success. */
+        port_t found = PORT_NULL;
+        kern_return_t r = NS_CALL(server, netname_rpc_look_up(s, name, &found));
+        if (r == NETNAME_SUCCESS)
+                *port = found;
+        return r;
 }
 
 kern_return_t netname_check_out(port_t server, const char *name, port_t signature) {
         if (!name_ok(name))
                 return KERN_INVALID_ARGUMENT;
-        port_t ports[1] = { signature };
-        return ns_rpc(server, NETNAME_MSG_CHECK_OUT, name, ports, 1, NULL);
+        mach_msg_type_name_t sd = send_disposition(signature);
+        return NS_CALL(server, netname_rpc_check_out(s, name, signature, sd));
 }

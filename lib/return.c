@@ -4,6 +4,7 @@
  */
 
 #include <string.h>
+#include <machipc/mig.h>
 #include <machipc/return.h>
 
 static const struct {
@@ -56,10 +57,20 @@ static const struct {
         { NETNAME_INVALID_PORT, "netname: invalid port" },
         { NETNAME_NAME_IN_USE, "netname: name in use" },
         { NETNAME_NO_SERVER, "netname: no name server" },
+        { MIG_TYPE_ERROR, "mig: the reply's items are not the routine's" },
+        { MIG_REPLY_MISMATCH, "mig: a reply to another request" },
+        { MIG_REMOTE_ERROR, "mig: the server found an error" },
+        { MIG_BAD_ID, "mig: the server has no such routine" },
+        { MIG_BAD_ARGUMENTS, "mig: the request's items are not the routine's" },
+        { MIG_NO_REPLY, "mig: no reply (the server answers later, or never)" },
+        { MIG_EXCEPTION, "mig: the server raised an exception" },
+        { MIG_ARRAY_TOO_LARGE, "mig: an array larger than allowed" },
+        { MIG_SERVER_DIED, "mig: the server died before answering" },
+        { MIG_DESTROY_REQUEST, "mig: the server failed; request destroyed" },
 };
 
 const char *machipc_strerror(int code) {
-        if (code < 0) {
+        if (code < 0 && (code > MIG_TYPE_ERROR || code < MIG_DESTROY_REQUEST)) {
                 /* strerror() is not thread-safe for unknown values; these are. */
                 return strerror(-code);
         }

@@ -3,8 +3,8 @@
  * echo-client.c - machipc-echo: call the echo/calculator server by RPC
  *
  * Finds the server through the name server (waiting up to --wait ms for it
- * to check in), then makes one msg_rpc() per request and prints each result.
- * Uses the public API only.
+ * to check in), then calls the routines of interfaces/echo.defs through the
+ * stubs machipc-mig generated and prints each result.
  */
 
 #include <errno.h>
@@ -18,6 +18,7 @@
 #include <machipc/machipc.h>
 #include "tool.h"
 #include "echo-proto.h"
+#include "echo.h"
 
 static uint64_t now_ms(void) {
         struct timespec ts;
@@ -41,63 +42,35 @@ static kern_return_t find_service(const char *name, unsigned wait_ms, port_t *po
 }
 
 static int do_echo(port_t server, const char *text) {
-        EchoMsg m;
-        size_t len = strlen(text) + 1;
-        if (len > ECHO_TEXT_MAX) {
+        char reply[ECHO_TEXT_MAX];
+        if (strlen(text) >= ECHO_TEXT_MAX) {
                 fprintf(stderr, "machipc-echo: text longer than %d bytes\n", ECHO_TEXT_MAX - 1);
                 return 1;
         }
-        memset(&m, 0, sizeof(m));
-        msg_type_init(&m.text_type, MSG_TYPE_STRING, (uint32_t)len);
-        memcpy(m.text, text, len);
-        m.head.msg_size = (uint32_t)(sizeof(msg_header_t) + MSG_ITEM_SIZE(len));
-        m.head.msg_remote_port = server;
-        m.head.msg_id = ECHO_MSG_ECHO;
-        msg_return_t r = msg_rpc(&m.head, RCV_TIMEOUT, sizeof(m), 0, 5000);
-        if (r != 0) {
-                fprintf(stderr, "machipc-echo: echo: %s\n", machipc_strerror(r));
+        kern_return_t kr = echo(server, text, reply);
+        if (kr != KERN_SUCCESS) {
+                fprintf(stderr, "machipc-echo: echo: %s\n", machipc_strerror(kr));
                 return 1;
         }
-        if (m.head.msg_id != ECHO_MSG_ECHO + 100 || m.text_type.msg_type_name != MSG_TYPE_STRING ||
-            m.text_type.msg_type_number == 0 || m.text_type.msg_type_number > ECHO_TEXT_MAX) {
-                fprintf(stderr, "machipc-echo: malformed echo reply\n");
-                return 1;
-        }
-        m.text[m.text_type.msg_type_number - 1] = '\0';
-        printf("echo: %s\n", m.text);
+        printf("echo: %s\n", reply);
         return 0;
 }
 
 static int do_calc(port_t server, int64_t a, char op, int64_t b) {
-        union {
-                CalcRequest req;
-                CalcReply rep;
-        } m;
-        memset(&m, 0, sizeof(m));
-        msg_type_init(&m.req.args_type, MSG_TYPE_INTEGER_64, 2);
-        m.req.args[0] = a;
-        m.req.args[1] = b;
-        msg_type_init(&m.req.op_type, MSG_TYPE_INTEGER_32, 1);
-        m.req.op = op;
-        m.req.head.msg_size = sizeof(m.req);
-        m.req.head.msg_remote_port = server;
-        m.req.head.msg_id = ECHO_MSG_CALC;
-        msg_return_t r = msg_rpc(&m.req.head, RCV_TIMEOUT, sizeof(m), 0, 5000);
-        if (r != 0) {
-                fprintf(stderr, "machipc-echo: calc: %s\n", machipc_strerror(r));
-                return 1;
-        }
-        if (m.rep.head.msg_id != ECHO_MSG_CALC + 100 || m.rep.head.msg_size != sizeof(CalcReply)) {
-                fprintf(stderr, "machipc-echo: malformed calc reply\n");
+        int32_t code;
+        int64_t result;
+        kern_return_t kr = calc(server, a, b, op, &code, &result);
+        if (kr != KERN_SUCCESS) {
+                fprintf(stderr, "machipc-echo: calc: %s\n", machipc_strerror(kr));
                 return 1;
         }
         static const char *const errs[] = { "ok", "division by zero", "bad operator", "overflow" };
-        if (m.rep.code != CALC_OK) {
+        if (code != CALC_OK) {
                 printf("calc: %" PRId64 " %c %" PRId64 " = error (%s)\n", a, op, b,
-                       m.rep.code >= 0 && m.rep.code <= 3 ? errs[m.rep.code] : "unknown");
+                       code >= 0 && code <= 3 ? errs[code] : "unknown");
                 return 3;
         }
-        printf("calc: %" PRId64 " %c %" PRId64 " = %" PRId64 "\n", a, op, b, m.rep.result);
+        printf("calc: %" PRId64 " %c %" PRId64 " = %" PRId64 "\n", a, op, b, result);
         return 0;
 }
 

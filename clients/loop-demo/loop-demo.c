@@ -50,11 +50,14 @@ static unsigned long total(const Demo *d) {
 
 /* Take what waits on @s, answer each; false on a fatal error. */
 static bool drain(Service *s) {
-        EchoBuffer b;
+        static union {
+                msg_header_t head;
+                uint8_t bytes[echo_MSG_SIZE_MAX];
+        } in, out;
         for (;;) {
-                b.head.msg_size = sizeof(b);
-                b.head.msg_local_port = s->port;
-                msg_return_t r = msg_receive(&b.head, RCV_TIMEOUT, 0);
+                in.head.msg_size = sizeof(in);
+                in.head.msg_local_port = s->port;
+                msg_return_t r = msg_receive(&in.head, RCV_TIMEOUT, 0);
                 if (r == RCV_TIMED_OUT)
                         return true;
                 if (r != 0) {
@@ -64,12 +67,7 @@ static bool drain(Service *s) {
                         continue;
                 }
                 s->served++;
-                if (!echo_serve(&b, b.head.msg_size))
-                        continue;
-                port_t to = b.head.msg_remote_port;
-                r = msg_send(&b.head, SEND_TIMEOUT, 1000);
-                if (r == SEND_INVALID_DEST || r == SEND_TIMED_OUT)
-                        port_deallocate(task_self(), to);
+                echo_serve_one(&in.head, &out.head);
         }
 }
 

@@ -1,24 +1,13 @@
 #pragma once
 /* SPDX-License-Identifier: MIT */
-/* echo-serve.h - answering the echo/calculator protocol (echo-proto.h), for any server loop */
+/* echo-serve.h - the echo/calculator service, for servers with a loop of their own */
 
-#include <stdbool.h>
-#include <stdint.h>
 #include "echo-proto.h"
-
-/* Room for any request of the protocol, and its reply. */
-typedef union {
-        msg_header_t head;
-        EchoMsg echo;
-        CalcRequest calc_req;
-        CalcReply calc_rep;
-        uint8_t bytes[sizeof(EchoMsg) + 64];
-} EchoBuffer;
+#include "echoServer.h"
 
 /*
- * echo_serve() - turn the request received in @b (@size bytes) into its
- * reply, in place, addressed to the request's reply right
- *
- * Return: true, or false when there is nothing to send (no reply right).
+ * echo_serve_one() - answer the request received in @in through @out (each
+ * echo_MSG_SIZE_MAX bytes): decode it, run the routine, send the reply (one
+ * call).  What the request carried is given back if it failed.
  */
-bool echo_serve(EchoBuffer *b, uint32_t size);
+void echo_serve_one(msg_header_t *in, msg_header_t *out);

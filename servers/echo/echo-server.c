@@ -3,11 +3,13 @@
  * echo-server.c - an example RPC server: echo and a small calculator
  *
  * Checks its port in with the name server as "echo" (or -n NAME), then
- * serves until SIGTERM or SIGINT.  Blocking, each reply and the wait for
- * the next request are one broker call (msg_send_receive()).  With --loop it
- * is a libevent program instead: the port is armed (machipc_arm()), its
- * requests come in through machipc_get_fd() and are taken with no request
- * to the broker; only the replies are calls.  Uses the public API only.
+ * serves interfaces/echo.defs until SIGTERM or SIGINT, through the stubs
+ * machipc-mig generates.  Blocking, machipc_msg_server() runs the loop:
+ * each reply and the wait for the next request are one broker call.  With
+ * --loop it is a libevent program instead: the port is armed
+ * (machipc_arm()), its requests come in through machipc_get_fd() and are
+ * taken with no request to the broker; only the replies are calls.  Uses
+ * the public API only.
  */
 
 #include <errno.h>
@@ -31,57 +33,22 @@ static void on_stop_signal(int sig) {
         stop = 1;
 }
 
-/* Send a reply; a client that went away meanwhile leaves a dead reply right to drop. */
-static void reply(EchoBuffer *b) {
-        port_t to = b->head.msg_remote_port;
-        msg_return_t r = msg_send(&b->head, SEND_TIMEOUT, 1000);
-        if (r == SEND_INVALID_DEST || r == SEND_TIMED_OUT)
-                port_deallocate(task_self(), to);
-        else if (r != 0)
-                fprintf(stderr, "echo-server: reply: %s\n", machipc_strerror(r));
-}
-
-/* Blocking: a thread in msg_send_receive(), waking now and then to notice a signal. */
-static int serve_blocking(port_t service, unsigned long *served) {
-        EchoBuffer b;
-        bool have_reply = false;
-        port_t reply_name = PORT_NULL;
-        while (!stop) {
-                msg_return_t r;
-                if (have_reply)
-                        r = msg_send_receive(&b.head, RCV_TIMEOUT | SEND_TIMEOUT, sizeof(b), service,
-                                             1000, 500);
-                else {
-                        b.head.msg_size = sizeof(b);
-                        b.head.msg_local_port = service;
-                        r = msg_receive(&b.head, RCV_TIMEOUT, 500);
-                }
-                have_reply = false;
-                if (r == RCV_TIMED_OUT)
-                        continue;
-                if (r == SEND_INVALID_DEST || r == SEND_TIMED_OUT) {
-                        /* The client went away: drop the dead reply right too. */
-                        port_deallocate(task_self(), r == SEND_TIMED_OUT ? b.head.msg_remote_port
-                                                                          : reply_name);
-                        continue;
-                }
-                if (r != 0) {
-                        fprintf(stderr, "echo-server: %s\n", machipc_strerror(r));
-                        if (r < 0)
-                                return 1;
-                        continue;
-                }
-                (*served)++;
-                have_reply = echo_serve(&b, b.head.msg_size);
-                reply_name = b.head.msg_remote_port;
-        }
-        return 0;
+/* Blocking: machipc_msg_server(), back every half second to notice a signal. */
+static int serve_blocking(port_t service) {
+        kern_return_t r;
+        while (!stop && (r = machipc_msg_server_timeout(echo_server, echo_MSG_SIZE_MAX, service, 0, 500)) ==
+                                RCV_TIMED_OUT)
+                ;
+        if (stop)
+                return 0;
+        fprintf(stderr, "echo-server: %s\n", machipc_strerror(r));
+        return 1;
 }
 
 typedef struct {
         struct event_base *base;
         port_t service;
-        unsigned long served;
+        msg_header_t *in, *out;
         int status;
 } Loop;
 
@@ -94,11 +61,10 @@ static void on_ready(int ready, void *arg) {
                 event_base_loopbreak(l->base);
                 return;
         }
-        EchoBuffer b;
         for (;;) {
-                b.head.msg_size = sizeof(b);
-                b.head.msg_local_port = l->service;
-                msg_return_t r = msg_receive(&b.head, RCV_TIMEOUT, 0);
+                l->in->msg_size = echo_MSG_SIZE_MAX;
+                l->in->msg_local_port = l->service;
+                msg_return_t r = msg_receive(l->in, RCV_TIMEOUT, 0);
                 if (r == RCV_TIMED_OUT)
                         return;
                 if (r != 0) {
@@ -110,9 +76,7 @@ static void on_ready(int ready, void *arg) {
                         }
                         continue;
                 }
-                l->served++;
-                if (echo_serve(&b, b.head.msg_size))
-                        reply(&b);
+                echo_serve_one(l->in, l->out);
         }
 }
 
@@ -123,8 +87,12 @@ static void on_signal(evutil_socket_t sig, short what, void *arg) {
 }
 
 /* --loop: one thread in a libevent loop, the port armed. */
-static int serve_loop(port_t service, unsigned long *served) {
-        Loop l = { .service = service };
+static int serve_loop(port_t service) {
+        static union {
+                msg_header_t head;
+                uint8_t bytes[echo_MSG_SIZE_MAX];
+        } in, out;
+        Loop l = { .service = service, .in = &in.head, .out = &out.head };
         kern_return_t kr = machipc_arm(service);
         if (kr != 0) {
                 fprintf(stderr, "echo-server: machipc_arm: %s\n", machipc_strerror(kr));
@@ -147,7 +115,6 @@ static int serve_loop(port_t service, unsigned long *served) {
         machipc_event_free(ev);
         if (l.base)
                 event_base_free(l.base);
-        *served = l.served;
         return l.status;
 }
 
@@ -178,11 +145,11 @@ int main(int argc, char **argv) {
                         break;
                 case 'h':
                         printf("Usage: machipc-echo-server [-n NAME] [--loop] [--ready-fd FD] [-v]\n"
-                               "Serves echo (id %d) and calc (id %d) requests under NAME "
+                               "Serves interfaces/echo.defs (echo, id %d; calc, id %d) under NAME "
                                "(default \"%s\").\n\n"
                                "  -l, --loop      serve from a libevent loop, the port armed\n"
                                "                  (machipc_arm), instead of a blocking receive\n",
-                               ECHO_MSG_ECHO, ECHO_MSG_CALC, ECHO_SERVICE_NAME);
+                               echo_MSG_ID_BASE, echo_MSG_ID_BASE + 1, ECHO_SERVICE_NAME);
                         return 0;
                 default:
                         return 2;
@@ -214,10 +181,9 @@ int main(int argc, char **argv) {
                 close(ready_fd);
         }
 
-        unsigned long served = 0;
-        int status = loop ? serve_loop(service, &served) : serve_blocking(service, &served);
+        int status = loop ? serve_loop(service) : serve_blocking(service);
         netname_check_out(PORT_NULL, name, service);
         if (verbose)
-                fprintf(stderr, "echo-server: served %lu requests, exiting\n", served);
+                fprintf(stderr, "echo-server: exiting\n");
         return status;
 }

@@ -4,10 +4,12 @@
  *
  * Registers its port as the broker's bootstrap port, so every task that
  * connects afterwards holds a send right to it, then serves the netname
- * protocol (doc/protocol.md "Name server"): check in a send right under a
- * name, look it up, check it out.  A registration whose port has died is
- * dropped when it is next touched, so a crashed server's name can be
- * checked in again at once.  Uses the public API only.
+ * protocol (interfaces/netname.defs, doc/protocol.md "Name server"): check
+ * in a send right under a name, look it up, check it out.  The requests are
+ * decoded and checked by stubs machipc-mig generated; machipc_msg_server()
+ * runs the loop.  A registration whose port has died is dropped when it is
+ * next touched, so a crashed server's name can be checked in again at once.
+ * Uses the public API only.
  */
 
 #include <errno.h>
@@ -19,7 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <machipc/machipc.h>
-#include "request.h"
+#include "netnameServer.h"
 #include "tool.h"
 
 #define NAMES_MAX 4096
@@ -73,11 +75,6 @@ static int find(const char *name) {
         return -1;
 }
 
-typedef union {
-        msg_header_t head;
-        uint8_t bytes[sizeof(msg_header_t) + MSG_ITEM_SIZE(NETNAME_MAX) + 4 * MSG_ITEM_SIZE(4)];
-} Buffer;
-
 /* Names one process may have checked in at once, so that no one task fills the table. */
 #define NAMES_PER_PID 256
 
@@ -88,98 +85,75 @@ static unsigned names_of(pid_t pid) {
         return n;
 }
 
-static int32_t check_in(const NsRequest *req, pid_t pid) {
-        if (req->ports[1] == PORT_NULL || req->ports[1] == PORT_DEAD)
+static pid_t sender_pid(void) {
+        msg_sender_t who = { 0 };
+        msg_last_sender(&who);
+        return who.pid;
+}
+
+/* A check-in keeps the rights it brought; a failure gives them back (machipc_msg_server()). */
+kern_return_t do_netname_check_in(mach_port_t server, char *name, mach_port_t signature, mach_port_t port) {
+        (void)server;
+        if (!name[0])
+                return KERN_INVALID_ARGUMENT;   /* the stubs took care of the longest */
+        if (port == PORT_NULL || port == PORT_DEAD)
                 return NETNAME_INVALID_PORT;
-        if (find(req->name) >= 0)
+        if (find(name) >= 0)
                 return NETNAME_NAME_IN_USE;
+        pid_t pid = sender_pid();
         if (n_entries >= NAMES_MAX || names_of(pid) >= NAMES_PER_PID)
                 return KERN_RESOURCE_SHORTAGE;
         Entry *e = &entries[n_entries++];
-        snprintf(e->name, sizeof(e->name), "%s", req->name);
-        e->signature = req->ports[0];
-        e->port = req->ports[1];
+        snprintf(e->name, sizeof(e->name), "%s", name);
+        e->signature = signature;
+        e->port = port;
         e->pid = pid;
         if (verbose)
                 fprintf(stderr, "nameserver: \"%s\" checked in\n", e->name);
         return NETNAME_SUCCESS;
 }
 
-static int32_t check_out(const NsRequest *req) {
-        int i = find(req->name);
+kern_return_t do_netname_look_up(mach_port_t server, char *name, mach_port_t *port) {
+        (void)server;
+        if (!name[0])
+                return KERN_INVALID_ARGUMENT;
+        int i = find(name);
+        if (i < 0)
+                return NETNAME_NOT_CHECKED_IN;
+        *port = entries[i].port;        /* the reply carries a copy */
+        return NETNAME_SUCCESS;
+}
+
+kern_return_t do_netname_check_out(mach_port_t server, char *name, mach_port_t signature) {
+        (void)server;
+        if (!name[0])
+                return KERN_INVALID_ARGUMENT;
+        int i = find(name);
         if (i < 0)
                 return NETNAME_NOT_CHECKED_IN;
         /* Rights to one port share one name here, so names compare as ports. */
-        if (entries[i].signature != PORT_NULL && entries[i].signature != req->ports[0])
+        if (entries[i].signature != PORT_NULL && entries[i].signature != signature)
                 return NETNAME_NOT_YOURS;
         if (verbose)
-                fprintf(stderr, "nameserver: \"%s\" checked out\n", req->name);
+                fprintf(stderr, "nameserver: \"%s\" checked out\n", name);
         remove_entry((unsigned)i);
+        release(signature);     /* the one the request brought */
         return NETNAME_SUCCESS;
 }
 
 /*
- * Serve the request in @b and build the reply in its place; returns false if
- * there is nobody to answer.  Every right the request carried is either
- * kept (a check-in that succeeded) or given back at once, whatever the
- * request was, so that malformed requests cannot fill our name space.
+ * Only a send-once reply right (what netname_* send) gets an answer: any
+ * other would let a client make us send to ports it chose.  Such a request
+ * is given back whole, unanswered.
  */
-static bool handle(Buffer *b) {
-        port_t reply = b->head.msg_remote_port;
-        int32_t id = b->head.msg_id;
-        NsRequest req;
-        int32_t code;
-        port_t give = PORT_NULL;
-        bool keep = false;
-        msg_sender_t who = { 0 };
-        msg_last_sender(&who);
-
-        if (ns_request_parse(b->bytes, sizeof(*b), &req) != 0) {
-                code = KERN_INVALID_ARGUMENT;
-        } else if (id == NETNAME_MSG_CHECK_IN) {
-                code = check_in(&req, who.pid);
-                keep = code == NETNAME_SUCCESS;
-        } else if (id == NETNAME_MSG_LOOK_UP) {
-                int i = find(req.name);
-                code = i < 0 ? NETNAME_NOT_CHECKED_IN : NETNAME_SUCCESS;
-                if (i >= 0)
-                        give = entries[i].port;
-        } else {
-                code = check_out(&req);
+static boolean_t demux(msg_header_t *in, msg_header_t *out) {
+        if (MSG_BITS_REMOTE(in->msg_bits) != MSG_TYPE_PORT_SEND_ONCE) {
+                msg_destroy(in);
+                mig_reply_init(in, out);
+                out->msg_remote_port = PORT_NULL;
+                return FALSE;
         }
-        if (!keep) {
-                /* Keep the reply right; everything else the request carried goes. */
-                b->head.msg_remote_port = PORT_NULL;
-                msg_destroy(&b->head);
-        }
-        /* Only a send-once right (what netname_* send) gets an answer; anything else
-         * would let a client make us send to ports it chose. */
-        if (reply == PORT_NULL || MSG_BITS_REMOTE(b->head.msg_bits) != MSG_TYPE_PORT_SEND_ONCE) {
-                if (reply != PORT_NULL)
-                        release(reply);
-                return false;
-        }
-
-        uint8_t *p = b->bytes + sizeof(msg_header_t);
-        msg_type_t t;
-        msg_type_init(&t, MSG_TYPE_INTEGER_32, 1);
-        memcpy(p, &t, sizeof(t));
-        memcpy(p + sizeof(t), &code, 4);
-        memset(p + sizeof(t) + 4, 0, 4);
-        p += MSG_ITEM_SIZE(4);
-        if (id == NETNAME_MSG_LOOK_UP) {
-                msg_type_init(&t, MSG_TYPE_COPY_SEND, 1);
-                memcpy(p, &t, sizeof(t));
-                memcpy(p + sizeof(t), &give, 4);
-                memset(p + sizeof(t) + 4, 0, 4);
-                p += MSG_ITEM_SIZE(4);
-        }
-        b->head.msg_size = (uint32_t)(p - b->bytes);
-        b->head.msg_id = id + 100;
-        b->head.msg_remote_port = reply;
-        b->head.msg_local_port = PORT_NULL;
-        b->head.msg_bits = 0;
-        return true;
+        return netname_server(in, out);
 }
 
 int main(int argc, char **argv) {
@@ -238,45 +212,14 @@ int main(int argc, char **argv) {
         if (verbose)
                 fprintf(stderr, "nameserver: ready\n");
 
-        Buffer b;
-        bool have_reply = false;
-        port_t reply_name = PORT_NULL;
-        while (!stop) {
-                msg_return_t r;
-                if (have_reply) {
-                        r = msg_send_receive(&b.head, SEND_TIMEOUT | RCV_TIMEOUT, sizeof(b), service,
-                                             0, 500);
-                } else {
-                        b.head.msg_size = sizeof(b);
-                        b.head.msg_local_port = service;
-                        r = msg_receive(&b.head, RCV_TIMEOUT, 500);
-                }
-                have_reply = false;
-                if (r == RCV_TIMED_OUT)
-                        continue;
-                if (r == SEND_INVALID_DEST) {
-                        release(reply_name);
-                        continue;
-                }
-                if (r == SEND_TIMED_OUT) {
-                        /* Returned to us: give back what it carried. */
-                        release(b.head.msg_remote_port);
-                        continue;
-                }
-                if (r == RCV_TOO_LARGE)
-                        continue;       /* destroyed by the broker; the client gets its answer by RCV_SERVER_DIED */
-                if (r == RCV_BODY_ERROR) {
-                        msg_destroy(&b.head);   /* not a request of ours: regions or descriptors */
-                        continue;
-                }
-                if (r != 0) {
-                        fprintf(stderr, "nameserver: %s\n", machipc_strerror(r));
-                        if (r < 0)
-                                return 1;
-                        continue;
-                }
-                have_reply = handle(&b);
-                reply_name = b.head.msg_remote_port;
+        /* Back to check the stop flag every half second when idle. */
+        kern_return_t r;
+        while (!stop && (r = machipc_msg_server_timeout(demux, netname_MSG_SIZE_MAX, service, 0, 500)) ==
+                                RCV_TIMED_OUT)
+                ;
+        if (!stop) {
+                fprintf(stderr, "nameserver: %s\n", machipc_strerror(r));
+                return 1;
         }
         while (n_entries)
                 remove_entry(n_entries - 1);

@@ -1,6 +1,7 @@
 #!/bin/sh
 # test-install.sh BUILD_DIR SOURCE_DIR [SANITIZE] - install into a scratch root, then build
-# and run a program against it with pkg-config only; check the headers compile
+# and run a program against it with pkg-config only; generate and compile stubs
+# with the installed machipc-mig; check the headers compile
 # alone as C99 and C++, and that the library exports exactly libmachipc.sym.
 set -eu
 build=$1
@@ -36,6 +37,16 @@ for h in "$inc"/machipc/*.h; do
   fi
 done
 
+# The installed generator, as another project's build calls it: both sides of an
+# interface, compiled against the installed headers (<machipc/std_types.defs> is
+# found under the installed include directory).
+mig=$(pkg-config --variable=mig libmachipc)
+[ -x "$mig" ] || { echo "machipc-mig is not where pkg-config says: $mig"; exit 1; }
+(cd "$tmp" && "$mig" -I"$inc" "$src/interfaces/echo.defs")
+for f in echoUser.c echoServer.c; do
+  cc -std=c11 -Wall -Wextra -Werror $san $(pkg-config --cflags libmachipc) -c "$tmp/$f" -o "$tmp/$f.o"
+done
+
 # Exports == the version script's global list.
 nm -D --defined-only "$libdir/libmachipc.so" | awk '$2 ~ /^[TDBRW]$/ {print $3}' | sed 's/@.*//' | sort >"$tmp/exported"
 sed -n '/global:/,/local:/p' "$src/lib/libmachipc.sym" | grep -E '^\s+[a-z_]+;' | tr -d ' \t;' | sort >"$tmp/declared"
@@ -43,4 +54,4 @@ if ! diff -u "$tmp/declared" "$tmp/exported"; then
   echo "exported symbols differ from libmachipc.sym"
   exit 1
 fi
-echo "install, pkg-config, headers and exports: ok"
+echo "install, pkg-config, headers, machipc-mig and exports: ok"

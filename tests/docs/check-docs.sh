@@ -27,7 +27,8 @@ for sym in $(sed -n 's/^[[:space:]]*\([a-z_][a-z0-9_]*\);$/\1/p' "$src/lib/libma
                 fail=1
         fi
 done
-for prog in $(cat "$src"/clients/*/meson.build "$src"/servers/*/meson.build "$src/kernel/meson.build" |
+for prog in $(cat "$src"/clients/*/meson.build "$src"/servers/*/meson.build "$src/kernel/meson.build" \
+                 "$src/mig/meson.build" |
               sed -n "s/.*executable('\([^']*\)'.*/\1/p"); do
         if ! grep -q "^| \`$prog\`" "$src/doc/api.md"; then
                 echo "doc/api.md's table of programs lacks $prog"

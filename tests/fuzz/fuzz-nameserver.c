@@ -1,37 +1,69 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * fuzz-nameserver.c - the name server's request parser on arbitrary bytes
+ * fuzz-nameserver.c - the name server's request decoding (the stubs
+ * machipc-mig generates from interfaces/netname.defs) on arbitrary bytes
  *
- * Whatever the bytes, ns_request_parse() either refuses them or returns a
- * request the server can act on without further checks: a known id, a name
- * of 1 to NETNAME_MAX - 1 bytes ending in NUL, and exactly the port items
- * that call takes.  It must never read past the message.
+ * Whatever the bytes, the demux either refuses the request (MIG_BAD_ID,
+ * MIG_BAD_ARGUMENTS) or calls the server's function with a name of 1 to
+ * NETNAME_MAX - 1 bytes ending in NUL and the rights the call takes; the
+ * reply it builds fits its buffer.  It must never read past the message.
  */
 
 #include <assert.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "request.h"
+#include "netnameServer.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+static void check_name(const char *name) {
+        size_t len = strnlen(name, NETNAME_MAX);
+        assert(len < NETNAME_MAX);
+}
+
+kern_return_t do_netname_check_in(mach_port_t server, char *name, mach_port_t signature, mach_port_t port) {
+        (void)server;
+        (void)signature;
+        check_name(name);
+        return port ? NETNAME_SUCCESS : NETNAME_INVALID_PORT;
+}
+
+kern_return_t do_netname_look_up(mach_port_t server, char *name, mach_port_t *port) {
+        (void)server;
+        check_name(name);
+        *port = 0x1234;
+        return NETNAME_SUCCESS;
+}
+
+kern_return_t do_netname_check_out(mach_port_t server, char *name, mach_port_t signature) {
+        (void)server;
+        (void)signature;
+        check_name(name);
+        return NETNAME_NOT_CHECKED_IN;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-        /* A copy of exactly @size bytes, so that a read past it is caught. */
-        uint8_t *m = malloc(size ? size : 1);
-        if (!m)
+        if (size < sizeof(msg_header_t) || size > MSG_SIZE_MAX)
                 return 0;
-        memcpy(m, data, size);
-        NsRequest req;
-        memset(&req, 0xa5, sizeof(req));
-        if (ns_request_parse(m, size, &req) == 0) {
-                assert(req.id == NETNAME_MSG_CHECK_IN || req.id == NETNAME_MSG_LOOK_UP ||
-                       req.id == NETNAME_MSG_CHECK_OUT);
-                size_t len = strnlen(req.name, sizeof(req.name));
-                assert(len > 0 && len < NETNAME_MAX);
-                unsigned want = req.id == NETNAME_MSG_CHECK_IN ? 2 : req.id == NETNAME_MSG_CHECK_OUT ? 1 : 0;
-                assert(req.n_ports == want);
-        }
-        free(m);
+        /* A copy of exactly @size bytes, so that a read past it is caught; msg_size says the truth,
+         * as the library guarantees of every received message. */
+        msg_header_t *in = malloc(size);
+        uint8_t *out = calloc(1, netname_MSG_SIZE_MAX);
+        if (!in || !out)
+                abort();
+        memcpy(in, data, size);
+        in->msg_size = (msg_size_t)size;
+        boolean_t ours = netname_server(in, (msg_header_t *)out);
+        msg_header_t *rep = (msg_header_t *)out;
+        assert(rep->msg_size >= MIG_REPLY_BODY && rep->msg_size <= netname_MSG_SIZE_MAX);
+        assert(rep->msg_id == in->msg_id + 100);
+        kern_return_t rc = mig_retcode(rep);
+        if (!ours)
+                assert(rc == MIG_BAD_ID);
+        else
+                assert(rc != MIG_BAD_ID);
+        free(in);
+        free(out);
         return 0;
 }

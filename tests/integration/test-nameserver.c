@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <machipc/mig.h>
 #include "fixture.h"
 
 static pid_t ns_pid;
@@ -145,6 +146,43 @@ START_TEST(test_echo_demo_binaries) {
 }
 END_TEST
 
+/* A look-up written by hand, NAME as a STRING item of @len bytes (NUL included); the reply's code. */
+static kern_return_t raw_look_up(msg_id_t id, const char *name, uint32_t len) {
+        union {
+                msg_header_t head;
+                uint64_t align;
+                uint8_t bytes[512];
+        } m;
+        memset(&m, 0, sizeof(m));
+        port_t boot = PORT_NULL;
+        ck_assert_int_eq(task_get_bootstrap_port(task_self(), &boot), KERN_SUCCESS);
+        uint8_t *p = mig_put(m.bytes + sizeof(msg_header_t), m.bytes + sizeof(m), MSG_TYPE_STRING, 0, len, 1, name);
+        ck_assert_ptr_nonnull(p);
+        m.head.msg_size = (msg_size_t)(p - m.bytes);
+        m.head.msg_remote_port = boot;
+        m.head.msg_id = id;
+        m.head.msg_bits = MSG_BITS(MSG_TYPE_COPY_SEND, MSG_TYPE_MAKE_SEND_ONCE);
+        ck_assert_int_eq(msg_rpc(&m.head, SEND_TIMEOUT | RCV_TIMEOUT, sizeof(m), 1000, 5000), 0);
+        ck_assert_int_eq(m.head.msg_id, id + 100);
+        ck_assert_uint_eq(m.head.msg_size, MIG_REPLY_BODY);    /* a failure is its code alone */
+        return mig_retcode(&m.head);
+}
+
+START_TEST(test_malformed_requests) {
+        char name[200];
+        memset(name, 'n', sizeof(name));
+        name[0] = 0;
+        ck_assert_int_eq(raw_look_up(NETNAME_MSG_LOOK_UP, name, 1), KERN_INVALID_ARGUMENT);     /* empty */
+        name[0] = 'n';
+        name[128] = 0;
+        ck_assert_int_eq(raw_look_up(NETNAME_MSG_LOOK_UP, name, 129), MIG_BAD_ARGUMENTS);       /* too long */
+        ck_assert_int_eq(raw_look_up(NETNAME_MSG_LOOK_UP, "abc", 3), MIG_BAD_ARGUMENTS);        /* no NUL */
+        ck_assert_int_eq(raw_look_up(NETNAME_MSG_LOOK_UP, "abc", 4), NETNAME_NOT_CHECKED_IN);
+        ck_assert_int_eq(raw_look_up(NETNAME_MSG_LOOK_UP + 3, "abc", 4), MIG_BAD_ID);
+        ck_assert_int_eq(raw_look_up(NETNAME_MSG_CHECK_IN, "abc", 4), MIG_BAD_ARGUMENTS);      /* rights missing */
+}
+END_TEST
+
 START_TEST(test_no_nameserver) {
         ck_assert_int_eq(test_stop(ns_pid), 0);
         ns_pid = 0;
@@ -167,6 +205,7 @@ int main(void) {
         ADD_TEST(tc, test_restarted_nameserver);
         ADD_TEST(tc, test_echo_demo_binaries);
         ADD_TEST(tc, test_no_nameserver);
+        ADD_TEST(tc, test_malformed_requests);
         suite_add_tcase(s, tc);
         return run_suite(s);
 }

@@ -14,11 +14,15 @@
  *   5. scale: RPC latency with idle tasks and with many ports allocated, and
  *      the broker's memory per idle port and per idle task;
  *   6. the textbook comparison: pipe, FIFO, POSIX message queue, Unix
- *      socket, shared memory with semaphores.
+ *      socket, shared memory with semaphores;
+ *   7. a server in an event loop beside a blocking one (loop), and RPCs
+ *      through stubs machipc-mig generated beside hand-packed ones (mig);
+ *   8. a bystander's latency beside hostile tasks (hostile).
  * Then the ratios the targets are stated in (doc/performance.md).
  *
  * Each section is a file of its own (rpc.c, floors.c, dbus.c, oneway.c,
- * ool.c, scale.c, textbook.c); common.c has what they share.
+ * ool.c, scale.c, textbook.c, loop.c, mig.c, hostile.c); common.c has what
+ * they share.
  *
  * Processes are forked; each child that uses libmachipc is a task of its own.
  */
@@ -70,6 +74,7 @@ static void report(void) {
                 { "one-way 1 sender / relay stream", ratio("oneway_64B_1sender", "relay_stream_64B_1sender", VALUE), 0.5, false },
                 { "one-way 4 senders / relay stream", ratio("oneway_64B_4senders", "relay_stream_64B_4senders", VALUE), 0.7, false },
                 { "event-loop server RPC / blocking server RPC", ratio("rpc_64B_loop_server", "rpc_64B_blocking_server", MEDIAN), 1.1, true },
+                { "generated-stub RPC / hand-packed RPC", ratio("rpc_64B_generated_stubs", "rpc_64B_hand_packed", MEDIAN), 1.05, true },
                 { "ool move 1 GiB handoff / memcpy 1 GiB", ratio("ool_move_1GiB_handoff", "memcpy_1GiB", MEDIAN), 0.02, true },
                 { "inline 1 GiB / ool move 1 GiB (end to end)", ratio("inline_1GiB_end_to_end", "ool_move_1GiB_end_to_end", MEDIAN), 2.0, false },
                 { "ool move 64 MiB handoff / memcpy 64 MiB", ratio("ool_move_64MiB_handoff", "memcpy_64MiB", MEDIAN), 0.02, true },
@@ -148,7 +153,7 @@ static void usage(void) {
                "  --iterations N  round trips per latency measurement (default 5000, quick 1500)\n"
                "  --broker PATH   the machipcd to start (default: the one built beside this program)\n"
                "  --only LIST     comma-separated sections: rpc,floors,dbus,oneway,ool,scale,textbook,\n"
-               "                  loop,hostile\n");
+               "                  loop,mig,hostile\n");
 }
 
 static bool want(const char *only, const char *section) {
@@ -244,6 +249,8 @@ int main(int argc, char **argv) {
                 bench_textbook();
         if (want(only, "loop"))
                 bench_loop();
+        if (want(only, "mig"))
+                bench_mig();
         if (want(only, "hostile"))
                 bench_hostile();
         stop_broker();

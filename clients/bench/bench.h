@@ -107,3 +107,4 @@ void bench_scale(void);
 void bench_textbook(void);
 void bench_hostile(void);
 void bench_loop(void);
+void bench_mig(void);

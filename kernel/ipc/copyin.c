@@ -267,10 +267,7 @@ int kmsg_copyin_charged(Space *space, const uint8_t *msg, uint32_t size, uint32_
         while (wire_item_next(&it, &item)) {
                 if (!wire_disposition_is_valid(item.name))
                         continue;
-                /* An empty array of rights: its type is rewritten here, as copyout
-                 * rewrites the others (a message may carry no right at all). */
-                if (item.number == 0)
-                        wire_put_le16(k->data + item.offset - sizeof(msg_type_t), kmsg_received_type(item.name));
+                k->port_items = true;
                 for (uint32_t j = 0; j < item.number; j++, n++) {
                         uint32_t off = item.offset + 4 * j;
                         uint32_t name = wire_get_le32(msg + off);

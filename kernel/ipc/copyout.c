@@ -90,26 +90,6 @@ uint32_t kmsg_copyout_right(Space *space, Port *port, uint8_t kind) {
         }
 }
 
-static void copyout_body(Space *space, Kmsg *kmsg, uint8_t *out) {
-        if (!kmsg->n_rights)
-                return;
-        WireItemIter it;
-        WireItem item;
-        wire_item_iter_init(&it, out, kmsg->size);
-        while (wire_item_next(&it, &item)) {
-                if (wire_disposition_is_valid(item.name))
-                        wire_put_le16(out + item.offset - sizeof(msg_type_t),
-                                      kmsg_received_type(item.name));
-        }
-        for (uint32_t i = 0; i < kmsg->n_rights; i++) {
-                KmsgRight *kr = &kmsg->rights[i];
-                uint32_t name = kmsg_copyout_right(space, kr->port, kr->kind);
-                wire_put_le32(out + kr->offset, name);
-                kr->port = NULL;
-                kr->kind = RIGHT_NONE;
-        }
-}
-
 static uint32_t received_kind(uint8_t kind) {
         switch (kind) {
         case RIGHT_SEND:
@@ -135,22 +115,55 @@ static uint32_t received_kind(uint8_t kind) {
  * through a set) the message arrived on.  Leaves the Kmsg holding nothing,
  * for kmsg_free().
  */
+/* The item type a receiver sees for a disposition: the kind of right it holds. */
+static uint16_t received_type(uint16_t disp) {
+        switch (disp) {
+        case MSG_TYPE_COPY_SEND:
+        case MSG_TYPE_MAKE_SEND:
+                return MSG_TYPE_PORT_SEND;
+        case MSG_TYPE_MAKE_SEND_ONCE:
+                return MSG_TYPE_PORT_SEND_ONCE;
+        default:
+                return disp;
+        }
+}
+
+/*
+ * What every copy-out starts with: the bytes, the port items typed as the
+ * receiver holds them, and the header's local port and kinds (taken before
+ * any right moves).
+ */
+static void copyout_begin(Space *space, const Kmsg *kmsg, uint8_t *out, msg_header_t *h) {
+        memcpy(out, kmsg->data, kmsg->size);
+        wire_msg_header_get(out, h);
+        Port *dest = kmsg->dest;
+        h->msg_local_port = dest && dest->receiver == space ? dest->receiver_name : PORT_NULL;
+        h->msg_bits = MSG_BITS(received_kind(kmsg->reply_kind), received_kind(kmsg->dest_kind)) |
+                      (kmsg->n_rights ? MSG_BITS_COMPLEX : 0);
+        h->msg_seqno = kmsg->seqno;
+        h->msg_size = kmsg->size;
+        if (!kmsg->n_rights && !kmsg->port_items)
+                return;
+        WireItemIter it;
+        WireItem item;
+        wire_item_iter_init(&it, out, kmsg->size);
+        while (wire_item_next(&it, &item))
+                if (wire_disposition_is_valid(item.name))
+                        wire_put_le16(out + item.offset - sizeof(msg_type_t), received_type(item.name));
+}
+
 void kmsg_copyout(Space *space, Kmsg *kmsg, uint8_t *out) {
         msg_header_t h;
-        memcpy(out, kmsg->data, kmsg->size);
-        wire_msg_header_get(out, &h);
-
-        Port *dest = kmsg->dest;
-        h.msg_local_port = dest && dest->receiver == space ? dest->receiver_name : PORT_NULL;
-        uint32_t local_kind = received_kind(kmsg->dest_kind);
-        uint32_t remote_kind = received_kind(kmsg->reply_kind);
+        copyout_begin(space, kmsg, out, &h);
         h.msg_remote_port = kmsg_copyout_right(space, kmsg->reply, kmsg->reply_kind);
         kmsg->reply = NULL;
         kmsg->reply_kind = RIGHT_NONE;
-        copyout_body(space, kmsg, out);
-        h.msg_bits = MSG_BITS(remote_kind, local_kind) | (kmsg->n_rights ? MSG_BITS_COMPLEX : 0);
-        h.msg_seqno = kmsg->seqno;
-        h.msg_size = kmsg->size;
+        for (uint32_t i = 0; i < kmsg->n_rights; i++) {
+                KmsgRight *kr = &kmsg->rights[i];
+                wire_put_le32(out + kr->offset, kmsg_copyout_right(space, kr->port, kr->kind));
+                kr->port = NULL;
+                kr->kind = RIGHT_NONE;
+        }
         wire_msg_header_put(out, &h);
 }
 
@@ -319,32 +332,16 @@ static uint32_t lend_right(Space *space, Port *port, uint8_t kind, uint8_t *lent
  */
 void kmsg_copyout_lend(Space *space, Kmsg *kmsg, uint8_t *out) {
         msg_header_t h;
-        memcpy(out, kmsg->data, kmsg->size);
-        wire_msg_header_get(out, &h);
-        Port *dest = kmsg->dest;
-        h.msg_local_port = dest && dest->receiver == space ? dest->receiver_name : PORT_NULL;
-        uint32_t local_kind = received_kind(kmsg->dest_kind);
-        uint32_t remote_kind = received_kind(kmsg->reply_kind);
+        copyout_begin(space, kmsg, out, &h);
         h.msg_remote_port = lend_right(space, kmsg->reply, kmsg->reply_kind, &kmsg->reply_lent_kind);
         kmsg->reply_lent_name = h.msg_remote_port;
         kmsg->reply_kind = RIGHT_NONE;
-        if (kmsg->n_rights) {
-                WireItemIter it;
-                WireItem item;
-                wire_item_iter_init(&it, out, kmsg->size);
-                while (wire_item_next(&it, &item))
-                        if (wire_disposition_is_valid(item.name))
-                                wire_put_le16(out + item.offset - sizeof(msg_type_t), kmsg_received_type(item.name));
-        }
         for (uint32_t i = 0; i < kmsg->n_rights; i++) {
                 KmsgRight *kr = &kmsg->rights[i];
                 kr->lent_name = lend_right(space, kr->port, kr->kind, &kr->lent_kind);
                 kr->kind = RIGHT_NONE;
                 wire_put_le32(out + kr->offset, kr->lent_name);
         }
-        h.msg_bits = MSG_BITS(remote_kind, local_kind) | (kmsg->n_rights ? MSG_BITS_COMPLEX : 0);
-        h.msg_seqno = kmsg->seqno;
-        h.msg_size = kmsg->size;
         wire_msg_header_put(out, &h);
 }
 

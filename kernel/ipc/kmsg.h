@@ -43,6 +43,7 @@ struct Kmsg {
         bool from_kernel;
         uint32_t n_rights;
         uint32_t n_receive;     /* receive rights among them */
+        bool port_items;        /* it has port items (some perhaps empty): copy-out retypes them */
         KmsgRight *rights;
         Waiter *waiter;         /* blocked sender */
         Space *accept_space;    /* SEND_NOTIFY: the sender, while it is alive */
@@ -100,15 +101,3 @@ static inline bool kmsg_disposition_is_move(uint32_t disp) {
         return disp == MSG_TYPE_MOVE_RECEIVE || disp == MSG_TYPE_MOVE_SEND || disp == MSG_TYPE_MOVE_SEND_ONCE;
 }
 
-/* The item type a receiver sees for a disposition: the kind of right it holds. */
-static inline uint16_t kmsg_received_type(uint16_t disp) {
-        switch (disp) {
-        case MSG_TYPE_COPY_SEND:
-        case MSG_TYPE_MAKE_SEND:
-                return MSG_TYPE_PORT_SEND;
-        case MSG_TYPE_MAKE_SEND_ONCE:
-                return MSG_TYPE_PORT_SEND_ONCE;
-        default:
-                return disp;
-        }
-}

@@ -34,6 +34,13 @@ int conn_call(Call *call, uint16_t op, const struct iovec *iov, int n_iov, const
               uint32_t n_fds);
 int conn_send_one_way(uint16_t op, const struct iovec *iov, int n_iov);
 void conn_flush_lent(void);
+/* Mach's ranges: a code from the send half of a call, or from the receive half. */
+static inline bool msg_code_is_send(msg_return_t r) {
+        return ((uint32_t)r & 0xffffc000u) == 0x10000000u;
+}
+static inline bool msg_code_is_receive(msg_return_t r) {
+        return ((uint32_t)r & 0xffffc000u) == 0x10004000u;
+}
 /* msg_destroy() for a received message (@unsent false), or give up what an unsent one
  * would have given away (@unsent true: moved rights, regions marked for deallocation). */
 void msg_release(msg_header_t *h, bool unsent);

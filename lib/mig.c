@@ -16,16 +16,11 @@
 #include <machipc/mig.h>
 #include "internal.h"
 
-/* A code from the send half of a call (Mach's MACH_SEND_* range). */
-static bool send_failed(msg_return_t r) {
-        return r >= 0x10000000 && r < 0x10004000;
-}
-
 msg_return_t machipc_mig_reply(msg_header_t *out, msg_timeout_t timeout_ms) {
         if (!out)
                 return -EINVAL;
         msg_return_t r = msg_send(out, SEND_TIMEOUT, timeout_ms);
-        if (send_failed(r))
+        if (msg_code_is_send(r))
                 msg_release(out, true);
         return r;
 }
@@ -91,7 +86,7 @@ static kern_return_t serve(boolean_t (*demux)(msg_header_t *, msg_header_t *), s
                 }
                 /* Reply and wait for the next request: one call.  The reply's buffer takes it. */
                 r = msg_send_receive(out, options | SEND_TIMEOUT, (msg_size_t)max_size, rcv_name, 0, timeout);
-                if (send_failed(r)) {
+                if (msg_code_is_send(r)) {
                         /* The client is gone, will not take it, or the server's reply
                          * was bad: it is given up, the loop goes on. */
                         msg_release(out, true);

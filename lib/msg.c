@@ -272,8 +272,7 @@ static msg_return_t msg_call(msg_header_t *h, uint32_t wopt, size_t buf_size, po
                 async_credit_add(dest, WIRE_REPLY_CREDIT(c.reply.credit));
         msg_return_t status = (msg_return_t)c.reply.status;
         /* Did the send part happen?  A receive code means it did. */
-        bool sent = status == 0 || status == SEND_WILL_NOTIFY || status == RCV_SERVER_DIED ||
-                    ((uint32_t)status & 0xffffc000u) == 0x10004000u;
+        bool sent = status == 0 || status == SEND_WILL_NOTIFY || msg_code_is_receive(status);
         if (plan.wire) {
                 if (c.reply.flags & WIRE_REPLY_RETURNED)
                         ool_restore(&plan, h);

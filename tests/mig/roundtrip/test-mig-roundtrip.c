@@ -38,24 +38,10 @@ static void rt_teardown(void) {
 
 /* A port of ours with a send right too (it comes back to us under the same name). */
 static port_t port_with_send(void) {
-        port_t p = test_new_port(16);
-        struct {
-                msg_header_t head;
-                msg_type_t t;
-                port_t right;
-                uint32_t pad;
-        } m;
-        memset(&m, 0, sizeof(m));
-        msg_type_init(&m.t, MSG_TYPE_MAKE_SEND, 1);
-        m.right = p;
-        m.head.msg_size = sizeof(m);
-        m.head.msg_bits = MSG_BITS(MSG_TYPE_MAKE_SEND, 0);
-        m.head.msg_remote_port = p;
-        ck_assert_int_eq(msg_send(&m.head, SEND_TIMEOUT, 0), 0);
-        m.head.msg_size = sizeof(m);
-        m.head.msg_local_port = p;
-        ck_assert_int_eq(msg_receive(&m.head, RCV_TIMEOUT, 1000), 0);
-        ck_assert_uint_eq(m.right, p);
+        port_t p = test_new_port(16), right = PORT_NULL;
+        ck_assert_int_eq(test_send_int(p, TEST_ID_RIGHT, 0, p, MSG_TYPE_MAKE_SEND, SEND_TIMEOUT, 0), 0);
+        ck_assert_int_eq(test_recv_int(p, NULL, NULL, &right, RCV_TIMEOUT, 1000), 0);
+        ck_assert_uint_eq(right, p);
         return p;
 }
 

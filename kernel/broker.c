@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@
 #include <unistd.h>
 #include "async/async.h"
 #include "broker.h"
+#include "service.h"
 #include "info.h"
 #include "ipc/ipc.h"
 #include "ipc/kmsg.h"
@@ -78,6 +80,7 @@ static void broker_on_signal(evutil_socket_t sig, short what, void *userdata) {
         Broker *b = userdata;
         (void)what;
         log_info("%s received, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+        service_notify("STOPPING=1\nSTATUS=Shutting down, %u task(s) connected", b->n_peers);
         event_base_loopbreak(b->base);
 }
 
@@ -103,6 +106,22 @@ static void broker_on_accept_again(evutil_socket_t fd, short what, void *userdat
         event_add(b->ev_listen, NULL);
 }
 
+/* Is the peer on @cfd in the group --allow-group names (its primary group or a supplementary one)? */
+static bool in_allowed_group(Broker *b, int cfd, gid_t primary) {
+        gid_t groups[256];
+        socklen_t len = sizeof(groups);
+        if (b->config.allow_group == (gid_t)-1)
+                return false;
+        if (primary == b->config.allow_group)
+                return true;
+        if (getsockopt(cfd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0)
+                return false;
+        for (size_t i = 0; i < len / sizeof(gid_t); i++)
+                if (groups[i] == b->config.allow_group)
+                        return true;
+        return false;
+}
+
 static void broker_on_accept(evutil_socket_t fd, short what, void *userdata) {
         Broker *b = userdata;
         (void)what;
@@ -123,8 +142,7 @@ static void broker_on_accept(evutil_socket_t fd, short what, void *userdata) {
                         close(cfd);
                         continue;
                 }
-                if (cred.uid != b->uid && cred.uid != 0 &&
-                    (b->config.allow_group == (gid_t)-1 || cred.gid != b->config.allow_group)) {
+                if (cred.uid != b->uid && cred.uid != 0 && !in_allowed_group(b, cfd, cred.gid)) {
                         log_info("uid %u (gid %u) may not connect, closing", (unsigned)cred.uid,
                                  (unsigned)cred.gid);
                         close(cfd);
@@ -153,8 +171,31 @@ static void broker_on_accept(evutil_socket_t fd, short what, void *userdata) {
         broker_settle(b);
 }
 
+/* Serve on the socket the service manager made: its path is the one to report, and it is not ours to remove. */
+static int broker_adopt(Broker *b, int fd) {
+        struct sockaddr_un sa;
+        socklen_t len = sizeof(sa);
+        b->listen_fd = fd;
+        b->activated = true;
+        if (getsockname(fd, (struct sockaddr *)&sa, &len) == 0 && sa.sun_family == AF_UNIX &&
+            len > offsetof(struct sockaddr_un, sun_path) && sa.sun_path[0]) {
+                char *path = strndup(sa.sun_path, len - offsetof(struct sockaddr_un, sun_path));
+                if (!path)
+                        return -ENOMEM;
+                free(b->socket_path);
+                b->socket_path = path;
+        }
+        b->ev_listen = event_new(b->base, b->listen_fd, EV_READ | EV_PERSIST, broker_on_accept, b);
+        b->ev_accept_again = evtimer_new(b->base, broker_on_accept_again, b);
+        if (!b->ev_listen || !b->ev_accept_again || event_add(b->ev_listen, NULL) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
 static int broker_listen(Broker *b) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        if (b->config.listen_fd >= 0)
+                return broker_adopt(b, b->config.listen_fd);
         if (strlen(b->socket_path) >= sizeof(sa.sun_path)) {
                 log_error("socket path too long: %s", b->socket_path);
                 return -ENAMETOOLONG;
@@ -339,8 +380,11 @@ Broker *broker_free(Broker *b) {
                 event_free(b->ev_sigint);
         if (b->listen_fd >= 0) {
                 close(b->listen_fd);
-                unlink(b->socket_path);
+                if (!b->activated)
+                        unlink(b->socket_path);
         }
+        if (b->ev_status)
+                event_free(b->ev_status);
         if (b->lock_fd >= 0) {
                 unlink(b->lock_path);
                 close(b->lock_fd);
@@ -357,12 +401,30 @@ Broker *broker_free(Broker *b) {
         return NULL;
 }
 
+/* Once a second under a service manager: the number of tasks, if it changed (systemctl status). */
+static void broker_on_status(evutil_socket_t fd, short what, void *userdata) {
+        Broker *b = userdata;
+        (void)fd;
+        (void)what;
+        if (b->status_tasks == b->n_peers)
+                return;
+        b->status_tasks = b->n_peers;
+        service_notify("STATUS=Listening on %s, %u task(s) connected", b->socket_path, b->n_peers);
+}
+
 /**
  * broker_run() - signal readiness, then serve until SIGTERM or SIGINT
  * Return: 0, or a negative errno if the loop failed.
  */
 int broker_run(Broker *b) {
-        log_info("listening on %s", b->socket_path);
+        log_info("%s %s", b->activated ? "serving the socket passed for" : "listening on", b->socket_path);
+        service_notify("READY=1\nSTATUS=Listening on %s", b->socket_path);
+        if (service_notify_enabled()) {
+                b->ev_status = event_new(b->base, -1, EV_PERSIST, broker_on_status, b);
+                struct timeval tv = { .tv_sec = 1 };
+                if (b->ev_status)
+                        event_add(b->ev_status, &tv);
+        }
         if (b->config.ready_fd >= 0) {
                 static const char ready[] = "READY=1\n";
                 if (write(b->config.ready_fd, ready, sizeof(ready) - 1) < 0)

@@ -17,6 +17,7 @@ typedef struct Peer Peer;
 typedef struct {
         const char *socket_path;        /* NULL: $MACHIPC_SOCKET, else the default */
         int ready_fd;                   /* -1: none */
+        int listen_fd;                  /* a listening socket passed by the service manager, or -1 */
         uint32_t max_tasks;             /* connected tasks, all uids */
         uint32_t handshake_timeout_ms;  /* 0: PEER_HANDSHAKE_TIMEOUT_MS */
         gid_t allow_group;              /* (gid_t)-1: only the broker's uid may connect */
@@ -37,6 +38,9 @@ typedef struct Broker {
         uint64_t fd_refused;            /* connections refused for that since */
         struct event *ev_sigterm;
         struct event *ev_sigint;
+        struct event *ev_status;        /* STATUS= to the service manager, once a second */
+        uint32_t status_tasks;          /* the task count it was last told */
+        bool activated;                 /* the socket is the service manager's: not ours to unlink */
         ListLink peers;
         ListLink zombies;
         ListLink uid_accounts;          /* Account.link, one per uid with tasks or messages */

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include <sys/resource.h>
 #include "broker.h"
 #include "peer.h"
+#include "service.h"
 #include "util/log.h"
 
 #ifndef MACHIPC_VERSION
@@ -27,6 +29,7 @@ static void help(void) {
                "                         $XDG_RUNTIME_DIR/machipc/socket, else\n"
                "                         /tmp/machipc-$UID/socket)\n"
                "      --ready-fd=FD      write \"READY=1\\n\" to FD once listening, then close it\n"
+               "                         (under systemd: Type=notify and socket activation)\n"
                "      --max-tasks=N      connected tasks at most, all uids (default %u)\n"
                "      --max-names=N      names per task at most (same as --limit task.names=N)\n"
                "      --limit=SCOPE.KEY=N  a quota; SCOPE is task or uid, KEY one of names,\n"
@@ -34,14 +37,18 @@ static void help(void) {
                "                         kernel_bytes; for task also unread_bytes, for uid\n"
                "                         also tasks\n"
                "                         (defaults in doc/security.md)\n"
-               "      --allow-group=GID  let tasks of group GID connect too (socket 0660)\n"
+               "      --allow-group=GROUP  let tasks in GROUP (a name or a number, primary or\n"
+               "                         supplementary) connect too (socket 0660)\n"
                "      --handshake-timeout=MS  close a connection that has not said hello\n"
                "                         within MS milliseconds (default %u)\n"
+               "      --log-level=LEVEL  error, warning, notice, info (default) or debug\n"
                "  -v, --verbose          log more (repeat for debug)\n"
                "  -q, --quiet            log errors only\n"
                "  -h, --help             show this help\n"
                "      --version          show the version\n\n"
-               "Stops cleanly on SIGTERM or SIGINT (exit status 0).\n",
+               "Stops cleanly on SIGTERM or SIGINT (exit status 0).  Logs to stderr: with\n"
+               "<N> priority prefixes when stderr is the journal, with timestamps when it\n"
+               "is a terminal or a file.\n",
                BROKER_TASKS_DEFAULT, PEER_HANDSHAKE_TIMEOUT_MS);
 }
 
@@ -57,7 +64,7 @@ static int parse_uint(const char *s, uint32_t *out) {
 
 static int parse_argv(int argc, char **argv, BrokerConfig *cfg) {
         enum { OPT_VERSION = 0x100, OPT_READY_FD, OPT_MAX_TASKS, OPT_MAX_NAMES, OPT_LIMIT, OPT_GROUP,
-               OPT_HANDSHAKE };
+               OPT_HANDSHAKE, OPT_LOG_LEVEL };
         static const struct option options[] = {
                 { "socket", required_argument, NULL, 's' },
                 { "ready-fd", required_argument, NULL, OPT_READY_FD },
@@ -66,6 +73,7 @@ static int parse_argv(int argc, char **argv, BrokerConfig *cfg) {
                 { "limit", required_argument, NULL, OPT_LIMIT },
                 { "allow-group", required_argument, NULL, OPT_GROUP },
                 { "handshake-timeout", required_argument, NULL, OPT_HANDSHAKE },
+                { "log-level", required_argument, NULL, OPT_LOG_LEVEL },
                 { "verbose", no_argument, NULL, 'v' },
                 { "quiet", no_argument, NULL, 'q' },
                 { "help", no_argument, NULL, 'h' },
@@ -104,11 +112,26 @@ static int parse_argv(int argc, char **argv, BrokerConfig *cfg) {
                         }
                         break;
                 case OPT_GROUP:
-                        if (parse_uint(optarg, &v) < 0 && strcmp(optarg, "0") != 0) {
-                                fprintf(stderr, "machipcd: invalid --allow-group: %s\n", optarg);
+                        if (strcmp(optarg, "0") == 0) {
+                                cfg->allow_group = 0;
+                        } else if (parse_uint(optarg, &v) == 0) {
+                                cfg->allow_group = (gid_t)v;
+                        } else {
+                                struct group *g = getgrnam(optarg);
+                                if (!g) {
+                                        fprintf(stderr, "machipcd: no such group: %s\n", optarg);
+                                        return -EINVAL;
+                                }
+                                cfg->allow_group = g->gr_gid;
+                        }
+                        break;
+                case OPT_LOG_LEVEL:
+                        level = log_level_parse(optarg);
+                        if (level < 0) {
+                                fprintf(stderr, "machipcd: invalid --log-level: %s (error, warning, notice, "
+                                        "info or debug)\n", optarg);
                                 return -EINVAL;
                         }
-                        cfg->allow_group = strcmp(optarg, "0") == 0 ? 0 : (gid_t)v;
                         break;
                 case OPT_HANDSHAKE:
                         if (parse_uint(optarg, &v) < 0) {
@@ -143,12 +166,18 @@ static int parse_argv(int argc, char **argv, BrokerConfig *cfg) {
 }
 
 int main(int argc, char **argv) {
-        BrokerConfig cfg = { .ready_fd = -1, .allow_group = (gid_t)-1 };
+        BrokerConfig cfg = { .ready_fd = -1, .listen_fd = -1, .allow_group = (gid_t)-1 };
         limits_defaults(&cfg.task_limits, &cfg.uid_limits);
         Broker *b = NULL;
         int r = parse_argv(argc, argv, &cfg);
         if (r != 0)
                 return r > 0 ? EXIT_SUCCESS : 2;
+        log_setup(LOG_FORM_AUTO);
+        cfg.listen_fd = service_listen_fd();
+        if (cfg.listen_fd < -1)
+                return EXIT_FAILURE;
+        if (cfg.listen_fd >= 0 && cfg.socket_path)
+                log_warn("serving the socket the service manager passed, not %s", cfg.socket_path);
         signal(SIGPIPE, SIG_IGN);
         /* Descriptors travel in messages: take all the descriptors we may. */
         struct rlimit rl;

@@ -27,6 +27,7 @@
  * Processes are forked; each child that uses libmachipc is a task of its own.
  */
 
+#include <limits.h>
 #include "bench.h"
 
 /* ---- report ---- */
@@ -144,6 +145,40 @@ static void report(void) {
                        ia->value == 0 ? "met" : "NOT met");
 }
 
+/*
+ * The machipcd to start: $MACHIPC_BENCH_BROKER; else, run from the build
+ * tree, the one built there; else, installed, the one in sbindir beside our
+ * bindir (found from where we are, so any prefix works); else machipcd on
+ * $PATH.
+ */
+static const char *default_broker(void) {
+        static char path[PATH_MAX];
+        char self[PATH_MAX];
+        if (getenv("MACHIPC_BENCH_BROKER"))
+                return getenv("MACHIPC_BENCH_BROKER");
+        ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+        if (n > 0) {
+                self[n] = '\0';
+                char built[PATH_MAX];
+                snprintf(built, sizeof(built), "%s", MACHIPCD_PATH);
+                /* The build tree's bench sits in clients/bench/, its broker in kernel/. */
+                char *cut = strstr(built, "/kernel/machipcd");
+                if (cut && strncmp(self, built, (size_t)(cut - built)) == 0 && access(MACHIPCD_PATH, X_OK) == 0)
+                        return MACHIPCD_PATH;
+                char *slash = strrchr(self, '/');
+                if (slash && MACHIPCD_INSTALLED[0] != '/') {
+                        slash[1] = '\0';
+                        int len = snprintf(path, sizeof(path), "%.*s%s", PATH_MAX / 2, self,
+                                           MACHIPCD_INSTALLED);
+                        if (len > 0 && (size_t)len < sizeof(path) && access(path, X_OK) == 0)
+                                return path;
+                }
+        }
+        if (MACHIPCD_INSTALLED[0] == '/' && access(MACHIPCD_INSTALLED, X_OK) == 0)
+                return MACHIPCD_INSTALLED;
+        return "machipcd";
+}
+
 static void usage(void) {
         printf("Usage: machipc-bench [--quick] [--json] [--runs N] [--iterations N] [--broker PATH] [--only LIST]\n"
                "Measures the broker beside the floors and the classic IPC mechanisms, in one run.\n\n"
@@ -151,7 +186,9 @@ static void usage(void) {
                "  --json          machine-readable output\n"
                "  --runs N        repeat everything N times (max 16) and report each figure's median\n"
                "  --iterations N  round trips per latency measurement (default 5000, quick 1500)\n"
-               "  --broker PATH   the machipcd to start (default: the one built beside this program)\n"
+               "  --broker PATH   the machipcd to start (default: $MACHIPC_BENCH_BROKER, else the\n"
+               "                  one built beside this program, else the installed one beside\n"
+               "                  it in sbindir, else machipcd on $PATH)\n"
                "  --only LIST     comma-separated sections: rpc,floors,dbus,oneway,ool,scale,textbook,\n"
                "                  loop,mig,hostile\n");
 }
@@ -176,9 +213,7 @@ int main(int argc, char **argv) {
         };
         const char *only = NULL;
         int c;
-        opt.broker = getenv("MACHIPC_BENCH_BROKER") ? getenv("MACHIPC_BENCH_BROKER") : MACHIPCD_PATH;
-        if (access(opt.broker, X_OK) != 0 && strchr(opt.broker, '/'))
-                opt.broker = "machipcd";
+        opt.broker = default_broker();
         while ((c = getopt_long(argc, argv, "h", opts, NULL)) >= 0) {
                 switch (c) {
                 case 'q':

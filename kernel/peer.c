@@ -30,6 +30,7 @@
 #include "broker.h"
 #include "ipc/ipc.h"
 #include "ipc/kmsg.h"
+#include "kobject/bootstrap.h"
 #include "kobject/kobject.h"
 #include "peer.h"
 #include "ipc/port.h"

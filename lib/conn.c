@@ -91,6 +91,7 @@ static void conn_atfork_child(void) {
         pthread_mutex_init(&conn_wlock, NULL);
         conn_reset_locked();
         async_atfork_child();
+        netname_keep_atfork_child();
 }
 
 static void conn_setup_once(void) {
@@ -304,6 +305,7 @@ void machipc_disconnect(void) {
         }
         pthread_cond_broadcast(&conn.cond);
         pthread_mutex_unlock(&conn.lock);
+        netname_keep_reset();
 }
 
 int machipc_default_socket(char *buf, size_t size) {

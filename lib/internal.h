@@ -74,6 +74,13 @@ port_t conn_self(void);
 port_t conn_notify(void);
 port_t conn_bootstrap(void);
 
+/* netname.c, netname-keep.c: names checked in again with a restarted name server. */
+void netname_server_changed(port_t server);
+void netname_keep_add(port_t server, const char *name, port_t signature, port_t port);
+void netname_keep_drop(const char *name);
+void netname_keep_reset(void);
+void netname_keep_atfork_child(void);
+
 void msg_set_sender(const WireMsgReply *rep);
 void msg_flush_lent_next(void);
 void msg_leave_next(port_t name);

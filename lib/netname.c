@@ -4,7 +4,9 @@
  *
  * The calls are stubs generated from interfaces/netname.defs (machipc-mig),
  * made to the name server's port: by default the broker's bootstrap port,
- * looked up again once if the name server was restarted.
+ * looked up again once if the name server was restarted.  What a task
+ * checks in there is checked in again with a restarted name server
+ * (netname-keep.c).
  */
 
 #include <errno.h>
@@ -34,6 +36,14 @@ static port_t ns_server(bool refresh) {
         port_t r = ns_cached;
         pthread_mutex_unlock(&ns_lock);
         return r;
+}
+
+/* netname_server_changed() - a new name server registered: @server is a send right to it. */
+void netname_server_changed(port_t server) {
+        pthread_mutex_lock(&ns_lock);
+        ns_cached = server;
+        ns_cached_gen = conn_generation();
+        pthread_mutex_unlock(&ns_lock);
 }
 
 static int name_ok(const char *name) {
@@ -83,7 +93,12 @@ kern_return_t netname_check_in(port_t server, const char *name, port_t signature
         if (port == PORT_NULL)
                 return NETNAME_INVALID_PORT;
         mach_msg_type_name_t sd = send_disposition(signature), pd = send_disposition(port);
-        return NS_CALL(server, netname_rpc_check_in(s, name, signature, sd, port, pd));
+        port_t used = PORT_NULL;
+        kern_return_t r = NS_CALL(server, (used = s, netname_rpc_check_in(s, name, signature, sd, port, pd)));
+        /* Names checked in with the bootstrap name server outlive its restarts (netname-keep.c). */
+        if (r == NETNAME_SUCCESS && server == PORT_NULL)
+                netname_keep_add(used, name, signature, port);
+        return r;
 }
 
 kern_return_t netname_look_up(port_t server, const char *host, const char *name, port_t *port) {
@@ -103,5 +118,8 @@ kern_return_t netname_check_out(port_t server, const char *name, port_t signatur
         if (!name_ok(name))
                 return KERN_INVALID_ARGUMENT;
         mach_msg_type_name_t sd = send_disposition(signature);
-        return NS_CALL(server, netname_rpc_check_out(s, name, signature, sd));
+        kern_return_t r = NS_CALL(server, netname_rpc_check_out(s, name, signature, sd));
+        if (r == NETNAME_SUCCESS && server == PORT_NULL)
+                netname_keep_drop(name);
+        return r;
 }

@@ -6,8 +6,8 @@
  * the object it stands for (a task, a semaphore, a shared region), in the
  * sender's context, and the reply is queued on the reply right before the
  * send returns, so an msg_rpc() to a kernel port is one round trip.  This
- * file dispatches to those servers, builds their replies and keeps the
- * broker's bootstrap port.  The IPC core reaches it only through the hooks
+ * file dispatches to those servers and builds their replies; bootstrap.c
+ * keeps the broker's bootstrap port.  The IPC core reaches it only through the hooks
  * it registers (ipc_set_kobject_ops()).
  */
 
@@ -21,33 +21,15 @@
 #include "ipc/notify.h"
 #include "ipc/port.h"
 #include "ipc/space.h"
+#include "bootstrap.h"
 #include "kobject.h"
 #include "semaphore.h"
 #include "shm.h"
 #include "task.h"
 
-static Port *kobject_bootstrap_port;
-
-/* kobject_bootstrap() - the registered bootstrap port if it is alive, else NULL. */
-Port *kobject_bootstrap(void) {
-        if (kobject_bootstrap_port && !kobject_bootstrap_port->active) {
-                notify_srights_dec(kobject_bootstrap_port);
-                kobject_bootstrap_port = port_unref(kobject_bootstrap_port);
-        }
-        return kobject_bootstrap_port;
-}
-
-/* kobject_deinit() - release the broker's own send right to the bootstrap port. */
+/* kobject_deinit() - release what the kernel objects hold: the bootstrap port and its waits. */
 void kobject_deinit(void) {
-        if (kobject_bootstrap_port) {
-                notify_srights_dec(kobject_bootstrap_port);
-                kobject_bootstrap_port = port_unref(kobject_bootstrap_port);
-        }
-}
-
-/* kobject_bootstrap_set() - make @port (a send right the caller gives up) the bootstrap port. */
-void kobject_bootstrap_set(Port *port) {
-        kobject_bootstrap_port = port;
+        bootstrap_deinit();
 }
 
 /**

@@ -30,6 +30,4 @@ void kobject_setup(void);
 void kobject_send_reply(Port *reply, uint8_t reply_kind, int32_t id, const int32_t *res, uint32_t n,
                         const KobjExtra *extra, bool with_right, Port *right, int fd);
 void kobject_set_info(KobjectInfoFn fn);
-Port *kobject_bootstrap(void);
-void kobject_bootstrap_set(Port *port);
 void kobject_deinit(void);

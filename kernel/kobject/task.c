@@ -18,6 +18,7 @@
 #include "ipc/port.h"
 #include "ipc/space.h"
 #include "kcall.h"
+#include "bootstrap.h"
 #include "kobject.h"
 #include "semaphore.h"
 #include "shm.h"
@@ -160,9 +161,9 @@ static int do_set_bootstrap(Space *s, Kmsg *req) {
         Port *p = req->rights[0].port;
         if (p->receiver != s || p->is_set)
                 return KERN_INVALID_RIGHT;
-        if (kobject_bootstrap())
-                return KERN_NAME_EXISTS;
-        kobject_bootstrap_set(p);       /* the message's send right becomes the broker's */
+        int kr = bootstrap_set(p);      /* the message's send right becomes the broker's */
+        if (kr != KERN_SUCCESS)
+                return kr;
         req->rights[0].port = NULL;
         req->rights[0].kind = RIGHT_NONE;
         return KERN_SUCCESS;
@@ -176,7 +177,7 @@ static void kobject_reply(Kmsg *req, int32_t id, const int32_t *res, uint32_t n,
         req->reply = NULL;
         req->reply_kind = RIGHT_NONE;
         kobject_send_reply(reply, kind, id + KCALL_REPLY_DELTA, res, n, extra,
-                           id == KCALL_GET_BOOTSTRAP || id == KCALL_SEMAPHORE_CREATE ||
+                           id == KCALL_GET_BOOTSTRAP || id == KCALL_WAIT_BOOTSTRAP || id == KCALL_SEMAPHORE_CREATE ||
                                    id == KCALL_SHM_CREATE,
                            right, -1);
 }
@@ -414,6 +415,15 @@ void task_server(Kmsg *request) {
                 break;
         case KCALL_SET_BOOTSTRAP:
                 kr = do_set_bootstrap(s, request);
+                break;
+        case KCALL_WAIT_BOOTSTRAP:
+                if (n_args != 1)
+                        break;
+                kr = bootstrap_wait(target, request, args[0], &right);
+                if (kr == BOOTSTRAP_LATER) {
+                        kmsg_free(request);
+                        return;         /* answered when a new one is registered */
+                }
                 break;
         case KCALL_PORT_REQUEST_NOTIFICATION:
                 if (n_args == 4)

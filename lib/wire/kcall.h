@@ -10,8 +10,8 @@
  *   one MSG_TYPE_INTEGER_32 item with the arguments
  *   for KCALL_SET_BOOTSTRAP: a MSG_TYPE_COPY_SEND (or MAKE_SEND) item
  * The reply has msg_id + KCALL_REPLY_DELTA and one MSG_TYPE_INTEGER_32 item:
- * the kern_return_t, then the results; KCALL_GET_BOOTSTRAP adds a
- * MSG_TYPE_MOVE_SEND item carrying the right.
+ * the kern_return_t, then the results; KCALL_GET_BOOTSTRAP and
+ * KCALL_WAIT_BOOTSTRAP add a MSG_TYPE_MOVE_SEND item carrying the right.
  */
 enum {
         KCALL_PORT_ALLOCATE = 3000,     /* () -> (kr, name) */
@@ -29,6 +29,7 @@ enum {
         KCALL_PORT_GET_REFS = 3013,     /* (name, right) -> (kr, refs) */
         KCALL_PORT_MOD_REFS = 3014,     /* (name, right, delta) -> (kr) */
         KCALL_BROKER_INFO = 3015,       /* (cursor, cursor) -> (kr, done, cursor, cursor) + CHAR[] */
+        KCALL_WAIT_BOOTSTRAP = 3016,    /* (name) -> (kr) + right, once the port is not @name's */
         KCALL_SEMAPHORE_CREATE = 3020,  /* (value) -> (kr) + right */
         KCALL_SEMAPHORE_DESTROY = 3021, /* (name) -> (kr) */
         KCALL_SHM_CREATE = 3022,        /* (size lo, size hi) + FD -> (kr) + right */

@@ -9,6 +9,8 @@
  * decoded and checked by stubs machipc-mig generated; machipc_msg_server()
  * runs the loop.  A registration whose port has died is dropped when it is
  * next touched, so a crashed server's name can be checked in again at once.
+ * If this process dies, its map dies with it; the tasks that checked names
+ * in check them in again with the next name server (lib/netname-keep.c).
  * Uses the public API only.
  */
 
@@ -21,6 +23,9 @@
 #include <string.h>
 #include <unistd.h>
 #include <machipc/machipc.h>
+#ifdef HAVE_LIBSYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
 #include "netnameServer.h"
 #include "tool.h"
 
@@ -41,6 +46,15 @@ static volatile sig_atomic_t stop;
 static void on_signal(int sig) {
         (void)sig;
         stop = 1;
+}
+
+/* Tell a service manager (Type=notify) how we are; nothing without one. */
+static void notify(const char *state) {
+#ifdef HAVE_LIBSYSTEMD
+        sd_notify(0, state);
+#else
+        (void)state;
+#endif
 }
 
 static void release(port_t name) {
@@ -141,6 +155,26 @@ kern_return_t do_netname_check_out(mach_port_t server, char *name, mach_port_t s
         return NETNAME_SUCCESS;
 }
 
+/* Entries from @start on, as "NAME PORT PID" lines, as many as fit whole. */
+kern_return_t do_netname_list(mach_port_t server, int start, char *listing, mach_msg_type_number_t *count,
+                              int *next) {
+        (void)server;
+        size_t max = *count, len = 0;
+        unsigned i = start > 0 ? (unsigned)start : 0;
+        for (; i < n_entries; i++) {
+                char line[NETNAME_MAX + 32];
+                int n = snprintf(line, sizeof(line), "%s %u %d\n", entries[i].name, (unsigned)entries[i].port,
+                                 (int)entries[i].pid);
+                if (n < 0 || len + (size_t)n > max)
+                        break;
+                memcpy(listing + len, line, (size_t)n);
+                len += (size_t)n;
+        }
+        *count = (mach_msg_type_number_t)len;
+        *next = i < n_entries ? (int)i : 0;
+        return NETNAME_SUCCESS;
+}
+
 /*
  * Only a send-once reply right (what netname_* send) gets an answer: any
  * other would let a client make us send to ports it chose.  Such a request
@@ -174,8 +208,14 @@ int main(int argc, char **argv) {
                         break;
                 case 'h':
                         printf("Usage: machipc-nameserver [--ready-fd FD] [-v]\n"
-                               "Registers as the broker's bootstrap port and serves "
-                               "netname_check_in/look_up/check_out.\n");
+                               "Registers as the broker's bootstrap port and serves\n"
+                               "netname_check_in/look_up/check_out and the listing machipcctl names shows.\n\n"
+                               "  --ready-fd FD   write \"READY=1\\n\" to FD once serving, then close it\n"
+                               "                  (under systemd: Type=notify)\n"
+                               "  -v, --verbose   say what is checked in and out, on stderr\n"
+                               "  -h, --help      this help\n\n"
+                               "Stops on SIGTERM or SIGINT.  Names survive a restart: each task's library\n"
+                               "checks its names in again with the new name server.\n");
                         return 0;
                 default:
                         return 2;
@@ -209,6 +249,7 @@ int main(int argc, char **argv) {
                         perror("nameserver: ready fd");
                 close(ready_fd);
         }
+        notify("READY=1\nSTATUS=Serving names");
         if (verbose)
                 fprintf(stderr, "nameserver: ready\n");
 
@@ -221,6 +262,7 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "nameserver: %s\n", machipc_strerror(r));
                 return 1;
         }
+        notify("STOPPING=1");
         while (n_entries)
                 remove_entry(n_entries - 1);
         free(entries);

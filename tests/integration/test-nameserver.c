@@ -94,18 +94,90 @@ START_TEST(test_second_nameserver_refused) {
 }
 END_TEST
 
+/* Look @name up until it is found or 10 s pass (a library checks it in again on its own time). */
+static kern_return_t look_up_soon(const char *name, port_t *found) {
+        uint64_t deadline = test_now_ms() + 10000;
+        kern_return_t r;
+        while ((r = netname_look_up(PORT_NULL, NULL, name, found)) != NETNAME_SUCCESS && test_now_ms() < deadline)
+                ;
+        return r;
+}
+
 START_TEST(test_restarted_nameserver) {
-        /* A task that cached the old bootstrap port finds the new one. */
-        port_t p, found;
+        /* A name checked in before a clean restart is there after it; a checked-out one is not. */
+        port_t p, q, found;
         ck_assert_int_eq(port_allocate(task_self(), &p), 0);
+        ck_assert_int_eq(port_allocate(task_self(), &q), 0);
         ck_assert_int_eq(netname_check_in(PORT_NULL, "a", PORT_NULL, p), NETNAME_SUCCESS);
+        ck_assert_int_eq(netname_check_in(PORT_NULL, "gone", PORT_NULL, q), NETNAME_SUCCESS);
+        ck_assert_int_eq(netname_check_out(PORT_NULL, "gone", PORT_NULL), NETNAME_SUCCESS);
         ck_assert_int_eq(test_stop(ns_pid), 0);
         ns_pid = 0;
         ck_assert_int_eq(netname_look_up(PORT_NULL, NULL, "a", &found), NETNAME_NO_SERVER);
         const char *const args[] = { NULL };
         ns_pid = test_spawn_ready(getenv("MACHIPC_TEST_NAMESERVER"), args);
-        ck_assert_int_eq(netname_look_up(PORT_NULL, NULL, "a", &found), NETNAME_NOT_CHECKED_IN);
+        ck_assert_int_eq(look_up_soon("a", &found), NETNAME_SUCCESS);
+        ck_assert_uint_eq(found, p);    /* our own port: rights to one port share one name */
+        ck_assert_int_eq(netname_look_up(PORT_NULL, NULL, "gone", &found), NETNAME_NOT_CHECKED_IN);
+        /* Still ours: checked out with the new name server, and not checked in again after. */
+        ck_assert_int_eq(netname_check_out(PORT_NULL, "a", PORT_NULL), NETNAME_SUCCESS);
         ck_assert_int_eq(netname_check_in(PORT_NULL, "a", PORT_NULL, p), NETNAME_SUCCESS);
+}
+END_TEST
+
+/*
+ * The name server SIGKILLed and started again: a server that lived on (a
+ * separate echo server process, which was not restarted) is found and
+ * answers; one that died meanwhile is not found; a signature still guards
+ * its name.
+ */
+START_TEST(test_nameserver_killed_keeps_living_servers) {
+        const char *const echo_args[] = { "-n", "survivor", NULL };
+        pid_t echo = test_spawn_ready(getenv("MACHIPC_TEST_ECHO_SERVER"), echo_args);
+        int go[2];
+        ck_assert_int_eq(pipe(go), 0);
+        pid_t doomed = fork();
+        ck_assert_int_ge(doomed, 0);
+        if (doomed == 0) {
+                port_t mine;
+                char c;
+                close(go[1]);
+                if (port_allocate(task_self(), &mine) != 0 ||
+                    netname_check_in(PORT_NULL, "doomed", PORT_NULL, mine) != NETNAME_SUCCESS)
+                        _exit(1);
+                if (write(STDOUT_FILENO, "", 0) < 0 || read(go[0], &c, 1) < 0)
+                        _exit(2);
+                _exit(0);
+        }
+        close(go[0]);
+        port_t sig, p, found;
+        ck_assert_int_eq(port_allocate(task_self(), &sig), 0);
+        ck_assert_int_eq(port_allocate(task_self(), &p), 0);
+        ck_assert_int_eq(netname_check_in(PORT_NULL, "signed", sig, p), NETNAME_SUCCESS);
+        ck_assert_int_eq(look_up_soon("doomed", &found), NETNAME_SUCCESS);
+        ck_assert_int_eq(look_up_soon("survivor", &found), NETNAME_SUCCESS);
+
+        kill(ns_pid, SIGKILL);
+        ck_assert_int_eq(test_wait(ns_pid), 128 + SIGKILL);
+        kill(doomed, SIGKILL);
+        ck_assert_int_eq(test_wait(doomed), 128 + SIGKILL);
+        close(go[1]);
+        const char *const args[] = { NULL };
+        ns_pid = test_spawn_ready(getenv("MACHIPC_TEST_NAMESERVER"), args);
+
+        ck_assert_int_eq(look_up_soon("survivor", &found), NETNAME_SUCCESS);
+        char cmd[512], out[512];
+        snprintf(cmd, sizeof(cmd), "%s -n survivor echo still-here", getenv("MACHIPC_TEST_ECHO_CLIENT"));
+        ck_assert_int_eq(test_run_capture(cmd, out, sizeof(out)), 0);
+        ck_assert_str_eq(out, "echo: still-here\n");
+        ck_assert_int_eq(look_up_soon("signed", &found), NETNAME_SUCCESS);
+        ck_assert_uint_eq(found, p);
+        /* The dead one: nobody checks it in again.  Its name is free. */
+        ck_assert_int_eq(netname_look_up(PORT_NULL, NULL, "doomed", &found), NETNAME_NOT_CHECKED_IN);
+        /* The signature came back with the name: without it, no check-out. */
+        ck_assert_int_eq(netname_check_out(PORT_NULL, "signed", PORT_NULL), NETNAME_NOT_YOURS);
+        ck_assert_int_eq(netname_check_out(PORT_NULL, "signed", sig), NETNAME_SUCCESS);
+        ck_assert_int_eq(test_stop(echo), 0);
 }
 END_TEST
 
@@ -203,6 +275,7 @@ int main(void) {
         ADD_TEST(tc, test_dead_service_forgotten);
         ADD_TEST(tc, test_second_nameserver_refused);
         ADD_TEST(tc, test_restarted_nameserver);
+        ADD_TEST(tc, test_nameserver_killed_keeps_living_servers);
         ADD_TEST(tc, test_echo_demo_binaries);
         ADD_TEST(tc, test_no_nameserver);
         ADD_TEST(tc, test_malformed_requests);

@@ -30,6 +30,7 @@
 #include "broker.h"
 #include "service.h"
 #include "info.h"
+#include "monitor.h"
 #include "ipc/ipc.h"
 #include "ipc/kmsg.h"
 #include "kobject/kobject.h"
@@ -322,6 +323,8 @@ int broker_new(Broker **brokerp, const BrokerConfig *config) {
         semaphore_setup(b->base, broker_settle_instance);
         broker_instance = b;
         kobject_set_info(broker_info_page);
+        monitor_setup(b);
+        kobject_set_monitor(monitor_add);
         clock_gettime(CLOCK_MONOTONIC, &b->started);
         b->ev_sigterm = evsignal_new(b->base, SIGTERM, broker_on_signal, b);
         b->ev_sigint = evsignal_new(b->base, SIGINT, broker_on_signal, b);
@@ -369,6 +372,7 @@ Broker *broker_free(Broker *b) {
         while ((l = list_first(&b->peers)))
                 peer_kill(list_entry(l, Peer, link), "broker shutting down");
         broker_settle(b);
+        monitor_deinit();
         kobject_deinit();
         if (b->ev_listen)
                 event_free(b->ev_listen);

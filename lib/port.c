@@ -366,6 +366,14 @@ kern_return_t port_request_notification(port_t task, port_t name, int32_t varian
         return kcall(task, KCALL_PORT_REQUEST_NOTIFICATION, args, 4, res, 1, 0, 0, NULL);
 }
 
+kern_return_t machipc_monitor(port_t port, uint64_t port_id, int32_t pid) {
+        int32_t res[1];
+        uint32_t args[3] = { (uint32_t)port_id, (uint32_t)(port_id >> 32), (uint32_t)pid };
+        if (port == PORT_NULL)
+                return KERN_INVALID_RIGHT;
+        return kcall(task_self(), KCALL_MONITOR, args, 3, res, 1, port, MSG_TYPE_MAKE_SEND, NULL);
+}
+
 int machipc_broker_info(char **text, size_t *len) {
         if (!text)
                 return -EINVAL;

@@ -170,8 +170,13 @@ static const char *default_broker(void) {
                         slash[1] = '\0';
                         int len = snprintf(path, sizeof(path), "%.*s%s", PATH_MAX / 2, self,
                                            MACHIPCD_INSTALLED);
-                        if (len > 0 && (size_t)len < sizeof(path) && access(path, X_OK) == 0)
+                        char *real = len > 0 && (size_t)len < sizeof(path) ? realpath(path, NULL) : NULL;
+                        if (real && access(real, X_OK) == 0) {
+                                snprintf(path, sizeof(path), "%s", real);
+                                free(real);
                                 return path;
+                        }
+                        free(real);
                 }
         }
         if (MACHIPCD_INSTALLED[0] == '/' && access(MACHIPCD_INSTALLED, X_OK) == 0)
@@ -254,8 +259,8 @@ int main(int argc, char **argv) {
         n_results = 0;
         start_broker();
         if (!opt.json)
-                fprintf(stderr, "machipc-bench: %s mode, %d iterations per latency, run %d of %d\n",
-                        opt.quick ? "quick" : "full", opt.iters, run + 1, opt.runs);
+                fprintf(stderr, "machipc-bench: %s mode, %d iterations per latency, run %d of %d, broker %s\n",
+                        opt.quick ? "quick" : "full", opt.iters, run + 1, opt.runs, opt.broker);
         if (want(only, "rpc"))
                 bench_rpc();
         if (want(only, "floors")) {

@@ -38,6 +38,12 @@ static ListLink ipc_dying = LIST_INIT(ipc_dying);
 static bool ipc_draining;
 static const IpcKobjectOps *ipc_kobject_ops;
 static const IpcAsyncOps *ipc_async_ops;
+static IpcTraceFn ipc_trace;
+
+/* ipc_set_trace() - who sees every message between tasks (NULL: nobody; the common case costs a test). */
+void ipc_set_trace(IpcTraceFn fn) {
+        ipc_trace = fn;
+}
 
 /* ipc_set_async_ops() - who hands messages ahead and grants credit (kernel/async). */
 void ipc_set_async_ops(const IpcAsyncOps *ops) {
@@ -286,6 +292,8 @@ int ipc_send(Kmsg *kmsg, Space *sender, uint32_t option, uint32_t timeout, Waite
                 return ipc_kobject_ops->serve(kmsg);
         if (kmsg->from_kernel)
                 kmsg_charge_kernel(kmsg, p->receiver);
+        else if (ipc_trace)
+                ipc_trace(kmsg, sender);
         if (kmsg->n_receive) {
                 int t = transit_check(kmsg);
                 if (t == SEND_TOO_LARGE)

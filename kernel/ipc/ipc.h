@@ -90,7 +90,11 @@ typedef struct {
 
 extern IpcStats ipc_stats;
 
+/* Called for each message a task sends to a task's port, before it is queued (monitors). */
+typedef void (*IpcTraceFn)(Kmsg *kmsg, Space *sender);
+
 void ipc_set_kobject_ops(const IpcKobjectOps *ops);
+void ipc_set_trace(IpcTraceFn fn);
 void ipc_set_async_ops(const IpcAsyncOps *ops);
 void ipc_waiter_finish(Waiter *w, uint8_t phase, int status);
 void ipc_port_recall_lent(Port *port);

@@ -30,4 +30,9 @@ void kobject_setup(void);
 void kobject_send_reply(Port *reply, uint8_t reply_kind, int32_t id, const int32_t *res, uint32_t n,
                         const KobjExtra *extra, bool with_right, Port *right, int fd);
 void kobject_set_info(KobjectInfoFn fn);
+
+/* Who serves KCALL_MONITOR (the daemon: it knows the task's uid). */
+typedef struct Task Task;
+typedef int (*KobjectMonitorFn)(Task *task, Port *port, uint64_t port_id, int32_t pid);
+void kobject_set_monitor(KobjectMonitorFn fn);
 void kobject_deinit(void);

@@ -331,6 +331,29 @@ void kobject_set_info(KobjectInfoFn fn) {
 }
 
 /* A semaphore @name (a send right in @s) created by @target, or NULL. */
+static KobjectMonitorFn kobject_monitor_fn;
+
+void kobject_set_monitor(KobjectMonitorFn fn) {
+        kobject_monitor_fn = fn;
+}
+
+/* A send right to one of @s's own ports, where trace lines will go. */
+static int do_monitor(Task *target, Kmsg *req, const uint32_t *args) {
+        if (req->n_rights != 1 || req->rights[0].kind != RIGHT_SEND)
+                return KERN_INVALID_RIGHT;
+        Port *p = req->rights[0].port;
+        if (p->receiver != target->space || p->is_set)
+                return KERN_INVALID_RIGHT;
+        if (!kobject_monitor_fn)
+                return KERN_FAILURE;
+        int kr = kobject_monitor_fn(target, p, (uint64_t)args[0] | (uint64_t)args[1] << 32, (int32_t)args[2]);
+        if (kr == KERN_SUCCESS) {
+                req->rights[0].port = NULL;     /* the monitor's now */
+                req->rights[0].kind = RIGHT_NONE;
+        }
+        return kr;
+}
+
 static Semaphore *own_semaphore(Task *target, Space *s, uint32_t name) {
         SpaceEntry *e = space_lookup(s, name);
         if (!e || !(e->bits & ENTRY_SEND) || e->port->kobject_type != KOBJECT_SEMAPHORE)
@@ -415,6 +438,10 @@ void task_server(Kmsg *request) {
                 break;
         case KCALL_SET_BOOTSTRAP:
                 kr = do_set_bootstrap(s, request);
+                break;
+        case KCALL_MONITOR:
+                if (n_args == 3)
+                        kr = do_monitor(target, request, args);
                 break;
         case KCALL_WAIT_BOOTSTRAP:
                 if (n_args != 1)

@@ -8,7 +8,7 @@
  * A kernel call is an ordinary message to a task's kernel port:
  *   header (msg_id = KCALL_*, reply port = a send-once right)
  *   one MSG_TYPE_INTEGER_32 item with the arguments
- *   for KCALL_SET_BOOTSTRAP: a MSG_TYPE_COPY_SEND (or MAKE_SEND) item
+ *   for KCALL_SET_BOOTSTRAP, KCALL_MONITOR: a MSG_TYPE_COPY_SEND (or MAKE_SEND) item
  * The reply has msg_id + KCALL_REPLY_DELTA and one MSG_TYPE_INTEGER_32 item:
  * the kern_return_t, then the results; KCALL_GET_BOOTSTRAP and
  * KCALL_WAIT_BOOTSTRAP add a MSG_TYPE_MOVE_SEND item carrying the right.
@@ -30,6 +30,7 @@ enum {
         KCALL_PORT_MOD_REFS = 3014,     /* (name, right, delta) -> (kr) */
         KCALL_BROKER_INFO = 3015,       /* (cursor, cursor) -> (kr, done, cursor, cursor) + CHAR[] */
         KCALL_WAIT_BOOTSTRAP = 3016,    /* (name) -> (kr) + right, once the port is not @name's */
+        KCALL_MONITOR = 3017,           /* (port id lo, port id hi, pid) + right -> (kr) */
         KCALL_SEMAPHORE_CREATE = 3020,  /* (value) -> (kr) + right */
         KCALL_SEMAPHORE_DESTROY = 3021, /* (name) -> (kr) */
         KCALL_SHM_CREATE = 3022,        /* (size lo, size hi) + FD -> (kr) + right */
@@ -41,6 +42,9 @@ enum {
         SEM_WAIT = 3101,                /* (timeout ms, timed) -> (kr) */
         SEM_SIGNAL_ALL = 3102,          /* () -> (kr) */
 };
+
+/* The broker's trace lines to a monitor's port (MACHIPC_MONITOR_ID of machipc/port.h). */
+#define KCALL_MONITOR_LINE 3200
 
 /* Requests to a shared region's port. */
 enum {

@@ -54,4 +54,47 @@ if ! diff -u "$tmp/declared" "$tmp/exported"; then
   echo "exported symbols differ from libmachipc.sym"
   exit 1
 fi
-echo "install, pkg-config, headers, machipc-mig and exports: ok"
+# Installed programs run where they were installed, with no LD_LIBRARY_PATH and no
+# ld.so.conf entry: they find libmachipc relative to themselves (\$ORIGIN rpath).
+unset LD_LIBRARY_PATH
+bindir=$(dirname "$(find "$tmp/root" -path '*bin/machipcctl' -type f | head -n1)")
+sbindir=$(dirname "$(find "$tmp/root" -path '*bin/machipcd' -type f | head -n1)")
+"$sbindir/machipcd" --version | grep -q '^machipcd '
+export MACHIPC_SOCKET="$tmp/socket"
+start_ready() {
+  fifo=$tmp/ready.$$
+  mkfifo "$fifo"
+  "$@" --ready-fd 3 3>"$fifo" &
+  line=""
+  read -r line <"$fifo" || true
+  rm -f "$fifo"
+  [ "$line" = "READY=1" ] || { echo "installed $1 did not become ready"; exit 1; }
+}
+start_ready "$sbindir/machipcd" -q
+broker=$!
+start_ready "$bindir/machipc-nameserver"
+ns=$!
+start_ready "$bindir/machipc-echo-server" -n installed-echo
+echo_srv=$!
+"$bindir/machipc-echo" -n installed-echo echo from-the-install | grep -q 'echo: from-the-install'
+"$bindir/machipcctl" names | grep -q '^installed-echo '
+kill -TERM $echo_srv $ns
+wait $echo_srv $ns || true
+kill -TERM $broker
+wait $broker
+# machipc-bench starts the machipcd installed beside it.
+unset MACHIPC_SOCKET
+"$bindir/machipc-bench" --quick --only rpc --iterations 20 2>"$tmp/bench.err" >/dev/null
+grep -q "broker $sbindir/machipcd\$" "$tmp/bench.err" || { cat "$tmp/bench.err"; echo "machipc-bench did not use the installed machipcd"; exit 1; }
+
+# What the service manager and the shell need is installed too.
+for f in lib/systemd/user/machipcd.socket lib/systemd/user/machipcd.service lib/systemd/user/machipc-nameserver.service \
+         lib/systemd/system/machipcd.socket lib/systemd/system/machipcd.service \
+         lib/systemd/system/machipc-nameserver.service lib/sysusers.d/machipc.conf \
+         share/bash-completion/completions/machipcctl share/bash-completion/completions/machipcd \
+         share/bash-completion/completions/machipc-nameserver; do
+  [ -n "$(find "$tmp/root" -path "*/$f" | head -n1)" ] || { echo "not installed: $f"; exit 1; }
+done
+unit=$(find "$tmp/root" -path '*/lib/systemd/user/machipcd.service' | head -n1)
+grep -q "^ExecStart=.*/machipcd\$" "$unit" || { echo "machipcd.service does not start machipcd"; exit 1; }
+echo "install, pkg-config, headers, machipc-mig, exports, installed programs, units and completions: ok"

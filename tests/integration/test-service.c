@@ -215,9 +215,11 @@ START_TEST(test_systemd_socket_activate) {
         }
         /* systemd-socket-activate listens first, then starts the broker on the first connection. */
         uint64_t deadline = test_now_ms() + 10000;
-        struct stat st;
-        while (stat(sock, &st) != 0)
+        int r;
+        while ((r = machipc_connect(sock)) == -ENOENT || r == -ECONNREFUSED)
                 ck_assert_uint_lt(test_now_ms(), deadline);
+        ck_assert_int_eq(r, 0);
+        machipc_disconnect();
         use_broker(sock);
         use_broker(sock);
         kill(pid, SIGTERM);

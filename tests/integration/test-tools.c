@@ -14,8 +14,11 @@ static int ctl(const char *args, char *out, size_t size) {
         return test_run_capture(cmd, out, size);
 }
 
-/* The table row whose first columns are @owner and @name, split into words. */
-static int find_row(char *table, unsigned owner, port_t name, char *cols[12]) {
+/*
+ * The ports table's row of @owner's port @name, split into words: PORT,
+ * RECEIVER (task, command), SERVICE, NAME, KIND, QUEUED, BACKLOG, SEND, ...
+ */
+static int find_row(char *table, unsigned owner, port_t name, char *cols[16]) {
         char want_owner[16], want_name[16];
         snprintf(want_owner, sizeof(want_owner), "%u", owner);
         snprintf(want_name, sizeof(want_name), "%#x", name);
@@ -23,9 +26,9 @@ static int find_row(char *table, unsigned owner, port_t name, char *cols[12]) {
         for (char *line = strtok_r(table, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
                 int n = 0;
                 char *s2 = NULL;
-                for (char *w = strtok_r(line, " ", &s2); w && n < 12; w = strtok_r(NULL, " ", &s2))
+                for (char *w = strtok_r(line, " ", &s2); w && n < 16; w = strtok_r(NULL, " ", &s2))
                         cols[n++] = w;
-                if (n >= 11 && strcmp(cols[1], want_owner) == 0 && strcmp(cols[2], want_name) == 0)
+                if (n >= 13 && strcmp(cols[1], want_owner) == 0 && strcmp(cols[4], want_name) == 0)
                         return n;
         }
         return 0;
@@ -42,18 +45,19 @@ START_TEST(test_machipcctl_known_state) {
         ck_assert_int_eq(port_set_add(task_self(), set, q), 0);
         unsigned me = machipc_task_id();
         static char out[1 << 16];
-        char *cols[12];
+        char *cols[16];
 
         ck_assert_int_eq(ctl("ports", out, sizeof(out)), 0);
         ck_assert_ptr_nonnull(strstr(out, "QUEUED"));
-        ck_assert_int_ge(find_row(out, me, p, cols), 11);
-        ck_assert_str_eq(cols[3], "port");
-        ck_assert_str_eq(cols[4], "2");         /* queued */
-        ck_assert_str_eq(cols[5], "5");         /* backlog */
-        ck_assert_str_eq(cols[6], "2");         /* each queued message holds the send right made for it */
+        ck_assert_int_ge(find_row(out, me, p, cols), 13);
+        ck_assert_str_eq(cols[2], "test-tools");        /* the receiver's command */
+        ck_assert_str_eq(cols[5], "port");
+        ck_assert_str_eq(cols[6], "2");         /* queued */
+        ck_assert_str_eq(cols[7], "5");         /* backlog */
+        ck_assert_str_eq(cols[8], "2");         /* each queued message holds the send right made for it */
         ck_assert_int_eq(ctl("ports", out, sizeof(out)), 0);
-        ck_assert_int_ge(find_row(out, me, set, cols), 11);
-        ck_assert_str_eq(cols[3], "set");
+        ck_assert_int_ge(find_row(out, me, set, cols), 13);
+        ck_assert_str_eq(cols[5], "set");
 
         char pid[32];
         snprintf(pid, sizeof(pid), " %d ", (int)getpid());

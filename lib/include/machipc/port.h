@@ -219,6 +219,28 @@ MACHIPC_EXPORT kern_return_t port_request_notification(port_t task, port_t name,
  */
 MACHIPC_EXPORT int machipc_broker_info(char **text, size_t *len);
 
+/* The msg_id of the broker's trace messages to a monitor's port. */
+#define MACHIPC_MONITOR_ID 3200
+
+/**
+ * machipc_monitor() - have the broker trace the messages it moves to @port
+ * @port: a port of ours (receive right); the broker keeps a send right
+ * @port_id: only messages to the port with this broker-wide id, as
+ *           machipcctl shows it (0: every port)
+ * @pid: only messages from or to this process (0: every process)
+ *
+ * For each message one task sends to another's port, a message with id
+ * MACHIPC_MONITOR_ID and one MSG_TYPE_CHAR item arrives on @port: one line of
+ * "key value" pairs (doc/api.md, "Monitor lines").  At most MONITOR_QUEUE_MAX
+ * (1024) lines wait on @port; further lines are dropped and counted, and the
+ * next line says how many were lost.  The monitor's own messages are not
+ * traced.  It ends when @port is destroyed.  Only tasks of the broker's uid
+ * may monitor, at most 8 at once.
+ * Return: KERN_SUCCESS, KERN_NO_ACCESS (another uid), KERN_INVALID_RIGHT (not
+ * a receive right of ours), KERN_RESOURCE_SHORTAGE, -errno.
+ */
+MACHIPC_EXPORT kern_return_t machipc_monitor(port_t port, uint64_t port_id, int32_t pid);
+
 /**
  * task_get_bootstrap_port() - a send right to the name server
  * @port: out; PORT_NULL when no name server has registered

@@ -23,6 +23,7 @@ extern "C" {
 #define KERN_INVALID_ARGUMENT 4
 #define KERN_FAILURE 5
 #define KERN_RESOURCE_SHORTAGE 6  /* a quota or the broker's memory ran out */
+#define KERN_NO_ACCESS 8          /* not allowed to this task's user (machipc_monitor()) */
 #define KERN_ALREADY_IN_SET 11
 #define KERN_NOT_IN_SET 12
 #define KERN_NAME_EXISTS 13

@@ -147,8 +147,12 @@ int main(int argc, char **argv) {
                         printf("Usage: machipc-echo-server [-n NAME] [--loop] [--ready-fd FD] [-v]\n"
                                "Serves interfaces/echo.defs (echo, id %d; calc, id %d) under NAME "
                                "(default \"%s\").\n\n"
-                               "  -l, --loop      serve from a libevent loop, the port armed\n"
-                               "                  (machipc_arm), instead of a blocking receive\n",
+                               "  -n, --name NAME   check in under NAME\n"
+                               "  -l, --loop        serve from a libevent loop, the port armed\n"
+                               "                    (machipc_arm), instead of a blocking receive\n"
+                               "      --ready-fd FD write \"READY=1\\n\" to FD once serving, then close it\n"
+                               "  -v, --verbose     say what each request was, on stderr\n"
+                               "  -h, --help        this help\n",
                                echo_MSG_ID_BASE, echo_MSG_ID_BASE + 1, ECHO_SERVICE_NAME);
                         return 0;
                 default:

@@ -95,6 +95,20 @@ for f in lib/systemd/user/machipcd.socket lib/systemd/user/machipcd.service lib/
          share/bash-completion/completions/machipc-nameserver; do
   [ -n "$(find "$tmp/root" -path "*/$f" | head -n1)" ] || { echo "not installed: $f"; exit 1; }
 done
+# A man page for every program and every exported call, found by man itself.
+if command -v scdoc >/dev/null 2>&1; then
+  mandir=$(dirname "$(find "$tmp/root" -path '*/man8/machipcd.8' | head -n1)")/..
+  for p in machipcd.8 machipc-nameserver.8 machipcctl.1 machipc-bench.1 machipc-echo-server.1 machipc-mig.1 \
+           machipc-prodcons.1 libmachipc.3; do
+    [ -e "$mandir/man${p##*.}/$p" ] || { echo "man page not installed: $p"; exit 1; }
+  done
+  for sym in $(sed -n '/global:/,/local:/p' "$src/lib/libmachipc.sym" | grep -E '^\s+[a-z_]+;' | tr -d ' \t;'); do
+    [ -e "$mandir/man3/$sym.3" ] || { echo "no man page for $sym installed"; exit 1; }
+  done
+  MANPATH="$mandir" man -w msg_rpc | grep -q 'man3/msg_send.3' || { echo "man -w msg_rpc finds no page"; exit 1; }
+  MANPATH="$mandir" MANWIDTH=80 man msg_rpc 2>/dev/null | grep -q 'msg_send, msg_receive, msg_rpc' ||
+    { echo "man msg_rpc does not show the messages page"; exit 1; }
+fi
 unit=$(find "$tmp/root" -path '*/lib/systemd/user/machipcd.service' | head -n1)
 grep -q "^ExecStart=.*/machipcd\$" "$unit" || { echo "machipcd.service does not start machipcd"; exit 1; }
 echo "install, pkg-config, headers, machipc-mig, exports, installed programs, units and completions: ok"

@@ -91,6 +91,7 @@ static void conn_atfork_child(void) {
         pthread_mutex_init(&conn_wlock, NULL);
         conn_reset_locked();
         async_atfork_child();
+        msg_atfork_child();
         netname_keep_atfork_child();
 }
 

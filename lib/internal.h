@@ -82,6 +82,7 @@ void netname_keep_reset(void);
 void netname_keep_atfork_child(void);
 
 void msg_set_sender(const WireMsgReply *rep);
+void msg_atfork_child(void);
 void msg_flush_lent_next(void);
 void msg_leave_next(port_t name);
 

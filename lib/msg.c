@@ -47,9 +47,62 @@ static void reply_port_destructor(void *value) {
 
 static pthread_key_t attach_key;
 
+/*
+ * Each thread's landing buffer for inline regions, on one list: the child
+ * of fork() has only the thread that forked, and frees the others' (they
+ * would otherwise be unreachable: their pointers lived in threads that do
+ * not exist there).
+ */
+typedef struct AttachBuf {
+        struct AttachBuf *prev, *next;
+        uint8_t data[WIRE_ATTACH_MAX];
+} AttachBuf;
+
+static pthread_mutex_t attach_lock = PTHREAD_MUTEX_INITIALIZER;
+static AttachBuf *attach_bufs;
+
+static uint8_t *attach_new(void) {
+        AttachBuf *b = malloc(sizeof(*b));
+        if (!b)
+                return NULL;
+        pthread_mutex_lock(&attach_lock);
+        b->prev = NULL;
+        b->next = attach_bufs;
+        if (attach_bufs)
+                attach_bufs->prev = b;
+        attach_bufs = b;
+        pthread_mutex_unlock(&attach_lock);
+        return b->data;
+}
+
+static void attach_unlink(AttachBuf *b) {
+        if (b->prev)
+                b->prev->next = b->next;
+        else
+                attach_bufs = b->next;
+        if (b->next)
+                b->next->prev = b->prev;
+}
+
 static void attach_destructor(void *value) {
-        free(value);
+        AttachBuf *b = (AttachBuf *)((uint8_t *)value - offsetof(AttachBuf, data));
+        pthread_mutex_lock(&attach_lock);
+        attach_unlink(b);
+        pthread_mutex_unlock(&attach_lock);
+        free(b);
         tls_attach = NULL;
+}
+
+/* msg_atfork_child() - in the child of fork(): the buffers of the threads that did not come along go. */
+void msg_atfork_child(void) {
+        pthread_mutex_init(&attach_lock, NULL);
+        for (AttachBuf *b = attach_bufs, *next; b; b = next) {
+                next = b->next;
+                if (b->data == tls_attach)
+                        continue;
+                attach_unlink(b);
+                free(b);
+        }
 }
 
 static void reply_key_create(void) {
@@ -247,7 +300,7 @@ static msg_return_t msg_call(msg_header_t *h, uint32_t wopt, size_t buf_size, po
         if ((wopt & WIRE_MSG_RCV) && !tls_attach) {
                 /* Kept for the thread's life, freed when it exits. */
                 pthread_once(&reply_once, reply_key_create);
-                tls_attach = malloc(WIRE_ATTACH_MAX);
+                tls_attach = attach_new();
                 if (tls_attach)
                         pthread_setspecific(attach_key, tls_attach);
         }

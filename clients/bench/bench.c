@@ -16,12 +16,13 @@
  *   6. the textbook comparison: pipe, FIFO, POSIX message queue, Unix
  *      socket, shared memory with semaphores;
  *   7. a server in an event loop beside a blocking one (loop), and RPCs
- *      through stubs machipc-mig generated beside hand-packed ones (mig);
+ *      through stubs machipc-mig generated beside hand-packed ones (mig), and
+ *      beside traffic monitors, stalled and reading (monitor);
  *   8. a bystander's latency beside hostile tasks (hostile).
  * Then the ratios the targets are stated in (doc/performance.md).
  *
  * Each section is a file of its own (rpc.c, floors.c, dbus.c, oneway.c,
- * ool.c, scale.c, textbook.c, loop.c, mig.c, hostile.c); common.c has what
+ * ool.c, scale.c, textbook.c, loop.c, mig.c, monitor.c, hostile.c); common.c has what
  * they share.
  *
  * Processes are forked; each child that uses libmachipc is a task of its own.
@@ -76,6 +77,8 @@ static void report(void) {
                 { "one-way 4 senders / relay stream", ratio("oneway_64B_4senders", "relay_stream_64B_4senders", VALUE), 0.7, false },
                 { "event-loop server RPC / blocking server RPC", ratio("rpc_64B_loop_server", "rpc_64B_blocking_server", MEDIAN), 1.1, true },
                 { "generated-stub RPC / hand-packed RPC", ratio("rpc_64B_generated_stubs", "rpc_64B_hand_packed", MEDIAN), 1.05, true },
+                { "RPC beside a stalled monitor / none", ratio("rpc_64B_stalled_monitor", "rpc_64B_no_monitor", MEDIAN), 1.1, true },
+                { "RPC beside a reading monitor / none", ratio("rpc_64B_reading_monitor", "rpc_64B_no_monitor", MEDIAN), 2.0, true },
                 { "ool move 1 GiB handoff / memcpy 1 GiB", ratio("ool_move_1GiB_handoff", "memcpy_1GiB", MEDIAN), 0.02, true },
                 { "inline 1 GiB / ool move 1 GiB (end to end)", ratio("inline_1GiB_end_to_end", "ool_move_1GiB_end_to_end", MEDIAN), 2.0, false },
                 { "ool move 64 MiB handoff / memcpy 64 MiB", ratio("ool_move_64MiB_handoff", "memcpy_64MiB", MEDIAN), 0.02, true },
@@ -195,7 +198,7 @@ static void usage(void) {
                "                  one built beside this program, else the installed one beside\n"
                "                  it in sbindir, else machipcd on $PATH)\n"
                "  --only LIST     comma-separated sections: rpc,floors,dbus,oneway,ool,scale,textbook,\n"
-               "                  loop,mig,hostile\n");
+               "                  loop,mig,monitor,hostile\n");
 }
 
 static bool want(const char *only, const char *section) {
@@ -291,6 +294,8 @@ int main(int argc, char **argv) {
                 bench_loop();
         if (want(only, "mig"))
                 bench_mig();
+        if (want(only, "monitor"))
+                bench_monitor();
         if (want(only, "hostile"))
                 bench_hostile();
         stop_broker();

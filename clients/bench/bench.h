@@ -91,6 +91,7 @@ void send_id(port_t dest, int32_t id);
 /* Shared by several sections. */
 int rpc_server(void *arg);
 void rpc_measure(port_t svc, size_t bytes, int iters, Result *r);
+void rpc_samples(port_t svc, size_t bytes, int iters, double *s);
 void pingpong(int wfd, int rfd, size_t bytes, int iters, Result *r);
 void echo_loop(int rfd, int wfd) __attribute__((noreturn));
 void relay_loop(int a, int b) __attribute__((noreturn));
@@ -108,3 +109,4 @@ void bench_textbook(void);
 void bench_hostile(void);
 void bench_loop(void);
 void bench_mig(void);
+void bench_monitor(void);

@@ -27,9 +27,9 @@ int rpc_server(void *arg) {
         }
 }
 
-void rpc_measure(port_t svc, size_t bytes, int iters, Result *r) {
+/* @iters round trips of @bytes to @svc, each one's seconds into @s (after a tenth as warm-up). */
+void rpc_samples(port_t svc, size_t bytes, int iters, double *s) {
         static Msg m;
-        double *s = malloc(sizeof(double) * (size_t)iters);
         size_t payload = bytes - sizeof(msg_header_t) - sizeof(msg_type_t);
         for (int i = -iters / 10; i < iters; i++) {
                 memset(&m.head, 0, sizeof(m.head));
@@ -43,6 +43,13 @@ void rpc_measure(port_t svc, size_t bytes, int iters, Result *r) {
                 if (i >= 0)
                         s[i] = now_s() - t0;
         }
+}
+
+void rpc_measure(port_t svc, size_t bytes, int iters, Result *r) {
+        double *s = malloc(sizeof(double) * (size_t)iters);
+        if (!s)
+                die("out of memory");
+        rpc_samples(svc, bytes, iters, s);
         summarize(r, s, iters);
         free(s);
 }

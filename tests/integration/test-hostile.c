@@ -453,6 +453,7 @@ static int send_own_socket_and_exit(void *arg) {
         if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sp) < 0)
                 return 4;
         char ctl[CMSG_SPACE(sizeof(int))];
+        memset(ctl, 0, sizeof(ctl));    /* the padding is sent too */
         char byte = 'x';
         struct iovec iov = { &byte, 1 };
         struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl,
@@ -470,6 +471,13 @@ static int send_own_socket_and_exit(void *arg) {
 }
 
 START_TEST(test_own_socket_cannot_pin_a_task) {
+        const char *wrapper = getenv("MACHIPC_TEST_WRAPPER");
+        if (wrapper && strstr(wrapper, "valgrind")) {
+                /* The broker reclaims such a task through its pidfd; valgrind does not know pidfd_open. */
+                printf("SKIP: test_own_socket_cannot_pin_a_task: the broker runs under valgrind, "
+                       "which has no pidfd_open\n");
+                return;
+        }
         start((const char *const[]){ "--limit=uid.tasks=40", NULL });
         unsigned long long ports = broker_stat("ports");
         for (int round = 0; round < 2; round++) {

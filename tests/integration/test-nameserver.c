@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <machipc/mig.h>
 #include "fixture.h"
+#include "kcall.h"
 
 static pid_t ns_pid;
 
@@ -181,6 +182,82 @@ START_TEST(test_nameserver_killed_keeps_living_servers) {
 }
 END_TEST
 
+/* A KCALL_WAIT_BOOTSTRAP request for "a port other than @known", its reply to a send-once right to @reply. */
+static msg_return_t send_wait(port_t known, port_t reply) {
+        struct {
+                msg_header_t h;
+                msg_type_t t;
+                uint32_t arg;
+                uint32_t pad;
+        } m = { .h = { .msg_size = sizeof(msg_header_t) + MSG_ITEM_SIZE(4), .msg_remote_port = task_self(),
+                       .msg_local_port = reply, .msg_id = KCALL_WAIT_BOOTSTRAP,
+                       .msg_bits = MSG_BITS(MSG_TYPE_COPY_SEND, reply ? MSG_TYPE_MAKE_SEND_ONCE : 0) },
+                .t = { MSG_TYPE_INTEGER_32, 0, 1 }, .arg = known };
+        return msg_send(&m.h, MSG_OPTION_NONE, 0);
+}
+
+/* The code of a KCALL_WAIT_BOOTSTRAP reply waiting on @reply (within @ms), and the right it carries. */
+static int32_t wait_reply(port_t reply, msg_timeout_t ms, port_t *right) {
+        union {
+                msg_header_t h;
+                uint8_t b[256];
+        } m = { .h = { .msg_size = sizeof(m), .msg_local_port = reply } };
+        msg_return_t r = msg_receive(&m.h, RCV_TIMEOUT, ms);
+        if (r != 0)
+                return (int32_t)r;
+        ck_assert_int_eq(m.h.msg_id, KCALL_WAIT_BOOTSTRAP + KCALL_REPLY_DELTA);
+        int32_t kr;
+        memcpy(&kr, m.b + sizeof(msg_header_t) + sizeof(msg_type_t), 4);
+        memcpy(right, m.b + sizeof(msg_header_t) + MSG_ITEM_SIZE(4) + sizeof(msg_type_t), 4);
+        return kr;
+}
+
+/*
+ * Waits for a new bootstrap port, as the library's name keeper makes them:
+ * answered at once when the port is not the one known, else when a new one
+ * registers; four per task, a fifth refused; none without a reply right.
+ */
+START_TEST(test_bootstrap_waits) {
+        port_t boot, reply, right;
+        ck_assert_int_eq(task_get_bootstrap_port(task_self(), &boot), KERN_SUCCESS);
+        ck_assert_int_eq(port_allocate(task_self(), &reply), 0);
+        /* Knowing none, or another: answered at once with the current one. */
+        ck_assert_int_eq(send_wait(PORT_NULL, reply), 0);
+        ck_assert_int_eq(wait_reply(reply, 5000, &right), KERN_SUCCESS);
+        ck_assert_uint_eq(right, boot);
+        /* Knowing the current one: it waits.  Four may, the fifth is refused at once. */
+        for (int i = 0; i < 4; i++)
+                ck_assert_int_eq(send_wait(boot, reply), 0);
+        ck_assert_int_eq(send_wait(boot, reply), 0);
+        ck_assert_int_eq(wait_reply(reply, 5000, &right), KERN_RESOURCE_SHORTAGE);
+        ck_assert_int_eq(wait_reply(reply, 0, &right), RCV_TIMED_OUT);
+        /* Without a reply right the request is refused (nobody could be answered). */
+        ck_assert_int_eq(send_wait(boot, PORT_NULL), 0);
+        /* A new name server: all four are answered with it. */
+        ck_assert_int_eq(test_stop(ns_pid), 0);
+        const char *const args[] = { NULL };
+        ns_pid = test_spawn_ready(getenv("MACHIPC_TEST_NAMESERVER"), args);
+        port_t now;
+        ck_assert_int_eq(task_get_bootstrap_port(task_self(), &now), KERN_SUCCESS);
+        ck_assert_uint_ne(now, boot);
+        for (int i = 0; i < 4; i++) {
+                ck_assert_int_eq(wait_reply(reply, 5000, &right), KERN_SUCCESS);
+                ck_assert_uint_eq(right, now);
+        }
+        ck_assert_int_eq(wait_reply(reply, 0, &right), RCV_TIMED_OUT);
+        /* A wait whose task dies is dropped: the broker keeps nothing for it (the fixture counts). */
+        pid_t child = fork();
+        ck_assert_int_ge(child, 0);
+        if (child == 0) {
+                port_t mine, b;
+                if (port_allocate(task_self(), &mine) != 0 || task_get_bootstrap_port(task_self(), &b) != 0)
+                        _exit(1);
+                _exit(send_wait(b, mine) == 0 ? 0 : 2);
+        }
+        ck_assert_int_eq(test_wait(child), 0);
+}
+END_TEST
+
 /* Run the echo client binary; returns its exit status and its stdout in @out. */
 static int run_client(const char *args, char *out, size_t size) {
         char cmd[512];
@@ -276,6 +353,7 @@ int main(void) {
         ADD_TEST(tc, test_second_nameserver_refused);
         ADD_TEST(tc, test_restarted_nameserver);
         ADD_TEST(tc, test_nameserver_killed_keeps_living_servers);
+        ADD_TEST(tc, test_bootstrap_waits);
         ADD_TEST(tc, test_echo_demo_binaries);
         ADD_TEST(tc, test_no_nameserver);
         ADD_TEST(tc, test_malformed_requests);

@@ -20,6 +20,7 @@
  */
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -164,7 +165,12 @@ void netname_keep_add(port_t server, const char *name, port_t signature, port_t 
                 if (keep.joinable)
                         pthread_join(keep.thread, NULL);        /* it ended on its own: nothing was kept */
                 keep.server = server;
+                /* The task's signals are not the library thread's to take: it blocks them all. */
+                sigset_t all, old;
+                sigfillset(&all);
+                pthread_sigmask(SIG_SETMASK, &all, &old);
                 keep.running = pthread_create(&keep.thread, NULL, keeper, (void *)(uintptr_t)generation) == 0;
+                pthread_sigmask(SIG_SETMASK, &old, NULL);
                 keep.joinable = keep.running;
         }
         pthread_mutex_unlock(&keep.lock);

@@ -255,7 +255,7 @@ int cmd_call(int argc, char **argv, const CtlOptions *o) {
         }
         /* A MIG reply: its first item is the return code. */
         msg_type_t first;
-        bool has_code = b.h.msg_id == id + 100 && b.h.msg_size >= MIG_REPLY_BODY &&
+        bool has_code = b.h.msg_id == (int32_t)((uint32_t)id + 100u) && b.h.msg_size >= MIG_REPLY_BODY &&
                         (memcpy(&first, b.bytes + sizeof(msg_header_t), sizeof(first)),
                          first.msg_type_name == MSG_TYPE_INTEGER_32 && first.msg_type_number == 1);
         int32_t code = has_code ? mig_retcode(&b.h) : 0;

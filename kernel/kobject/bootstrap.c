@@ -90,7 +90,7 @@ int bootstrap_set(Port *port) {
                 if (w->current == port)
                         continue;
                 int32_t kr = KERN_SUCCESS;
-                kobject_send_reply(w->reply, w->reply_kind, KCALL_WAIT_BOOTSTRAP + KCALL_REPLY_DELTA, &kr, 1,
+                kobject_send_reply(w->reply, w->reply_kind, kcall_reply_id(KCALL_WAIT_BOOTSTRAP), &kr, 1,
                                    NULL, true, port, -1);
                 wait_free(w);
         }

@@ -42,7 +42,7 @@ void semaphore_setup(struct event_base *base, void (*after_timer)(void)) {
 }
 
 static void answer(Port *reply, uint8_t kind, int32_t id, int32_t kr) {
-        kobject_send_reply(reply, kind, id + KCALL_REPLY_DELTA, &kr, 1, NULL, false, NULL, -1);
+        kobject_send_reply(reply, kind, kcall_reply_id(id), &kr, 1, NULL, false, NULL, -1);
 }
 
 static void waiter_free(SemWaiter *w) {

@@ -79,6 +79,6 @@ void shm_server(Kmsg *request) {
                 res[1] = (int32_t)(uint32_t)s->size;
                 res[2] = (int32_t)(uint32_t)(s->size >> 32);
         }
-        kobject_send_reply(reply, kind, h.msg_id + KCALL_REPLY_DELTA, res, 3, NULL, false, NULL, fd);
+        kobject_send_reply(reply, kind, kcall_reply_id(h.msg_id), res, 3, NULL, false, NULL, fd);
         kmsg_free(request);
 }

@@ -176,7 +176,7 @@ static void kobject_reply(Kmsg *req, int32_t id, const int32_t *res, uint32_t n,
         uint8_t kind = req->reply_kind;
         req->reply = NULL;
         req->reply_kind = RIGHT_NONE;
-        kobject_send_reply(reply, kind, id + KCALL_REPLY_DELTA, res, n, extra,
+        kobject_send_reply(reply, kind, kcall_reply_id(id), res, n, extra,
                            id == KCALL_GET_BOOTSTRAP || id == KCALL_WAIT_BOOTSTRAP || id == KCALL_SEMAPHORE_CREATE ||
                                    id == KCALL_SHM_CREATE,
                            right, -1);

@@ -61,6 +61,11 @@ enum {
 #define KCALL_INFO_CHUNK 60000u
 
 #define KCALL_REPLY_DELTA 100
+
+/* The reply id of request id @id: any id may come, so it wraps rather than overflows. */
+static inline int32_t kcall_reply_id(int32_t id) {
+        return (int32_t)((uint32_t)id + KCALL_REPLY_DELTA);
+}
 #define KCALL_ARGS_MAX 4
 #define KCALL_RESULTS_MAX 12
 /* Results of KCALL_PORT_STATUS after kr, in order of port_status_t. */

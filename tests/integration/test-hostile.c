@@ -751,6 +751,53 @@ START_TEST(test_nameserver_releases_rejected_rights) {
 }
 END_TEST
 
+/* A request of id @id to @dest; the reply's id, or 0 if none came. */
+static int32_t reply_id_to(port_t dest, int32_t id) {
+        port_t reply;
+        ck_assert_int_eq(port_allocate(task_self(), &reply), 0);
+        struct {
+                msg_header_t h;
+                msg_type_t t;
+                int32_t v[2];
+        } m = { .h = { .msg_size = sizeof(m), .msg_remote_port = dest, .msg_local_port = reply, .msg_id = id,
+                       .msg_bits = MSG_BITS(MSG_TYPE_COPY_SEND, MSG_TYPE_MAKE_SEND_ONCE) },
+                .t = { MSG_TYPE_INTEGER_32, 0, 2 } };
+        ck_assert_int_eq(msg_send(&m.h, SEND_TIMEOUT, 5000), 0);
+        union {
+                msg_header_t h;
+                uint8_t b[4096];
+        } r = { .h = { .msg_size = sizeof(r), .msg_local_port = reply } };
+        int32_t got = msg_receive(&r.h, RCV_TIMEOUT, 5000) == 0 ? r.h.msg_id : 0;
+        if (got)
+                msg_destroy(&r.h);
+        port_deallocate(task_self(), reply);
+        return got;
+}
+
+/*
+ * Any 32-bit id may come: the broker's kernel objects and a generated server
+ * answer the largest with a reply id that wraps (id + 100), and nothing in
+ * them overflows (the sanitizer build would stop the broker).
+ */
+START_TEST(test_extreme_message_ids) {
+        start(NULL);
+        const char *const none[] = { NULL };
+        pid_t ns = test_spawn_ready(getenv("MACHIPC_TEST_NAMESERVER"), none);
+        port_t boot, sem;
+        ck_assert_int_eq(task_get_bootstrap_port(task_self(), &boot), KERN_SUCCESS);
+        ck_assert_int_eq(semaphore_create(task_self(), &sem, 0), KERN_SUCCESS);
+        const int32_t ids[] = { INT32_MAX, INT32_MAX - 99, INT32_MIN, -1 };
+        for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+                int32_t want = (int32_t)((uint32_t)ids[i] + 100u);
+                ck_assert_int_eq(reply_id_to(task_self(), ids[i]), want);      /* kernel port */
+                ck_assert_int_eq(reply_id_to(sem, ids[i]), want);              /* a semaphore */
+                ck_assert_int_eq(reply_id_to(boot, ids[i]), want);             /* a generated server */
+        }
+        ck_assert_int_eq(semaphore_destroy(task_self(), sem), KERN_SUCCESS);
+        ck_assert_int_eq(test_stop(ns), 0);
+}
+END_TEST
+
 static void hostile_teardown(void) {
         if (fixture_broker.pid > 0)
                 fixture_teardown();
@@ -773,6 +820,7 @@ int main(void) {
         ADD_TEST(tc, test_untrusted_socket_directory);
         ADD_TEST(tc, test_impostor_broker);
         ADD_TEST(tc, test_nameserver_releases_rejected_rights);
+        ADD_TEST(tc, test_extreme_message_ids);
         suite_add_tcase(s, tc);
         return run_suite(s);
 }

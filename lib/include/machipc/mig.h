@@ -168,7 +168,7 @@ static inline void mig_reply_init(const msg_header_t *in, msg_header_t *out) {
         out->msg_bits = MSG_BITS(MSG_BITS_REMOTE(in->msg_bits), 0);
         out->msg_remote_port = in->msg_remote_port;
         out->msg_local_port = PORT_NULL;
-        out->msg_id = in->msg_id + 100;
+        out->msg_id = (msg_id_t)((uint32_t)in->msg_id + 100u);    /* wraps, as any id may come */
         out->msg_seqno = 0;
         mig_set_retcode(out, MIG_BAD_ID);
 }

@@ -67,7 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         boolean_t ours = netname_server(in, (msg_header_t *)out);
         msg_header_t *rep = (msg_header_t *)out;
         assert(rep->msg_size >= MIG_REPLY_BODY && rep->msg_size <= netname_MSG_SIZE_MAX);
-        assert(rep->msg_id == in->msg_id + 100);
+        assert(rep->msg_id == (int32_t)((uint32_t)in->msg_id + 100u));
         kern_return_t rc = mig_retcode(rep);
         if (!ours)
                 assert(rc == MIG_BAD_ID);

@@ -34,16 +34,6 @@ static int put(Buf *b, uint32_t *off, uint16_t type, uint32_t number, const void
         return 0;
 }
 
-static int parse_int(const char *s, long long min, long long max, long long *out) {
-        char *end;
-        errno = 0;
-        long long v = strtoll(s, &end, 0);
-        if (errno || !*s || *end || v < min || v > max)
-                return -1;
-        *out = v;
-        return 0;
-}
-
 /* One "TYPE:VALUE" argument into the message; an error message on stderr and -1 if it is not one. */
 static int put_arg(Buf *b, uint32_t *off, const char *arg) {
         const char *colon = strchr(arg, ':');
@@ -57,7 +47,7 @@ static int put_arg(Buf *b, uint32_t *off, const char *arg) {
         long long n;
         int r = -1;
         if (tlen == 3 && !strncmp(arg, "i32", 3)) {
-                if (parse_int(v, INT32_MIN, UINT32_MAX, &n) == 0) {
+                if (ctl_number(v, INT32_MIN, UINT32_MAX, &n) == 0) {
                         int32_t x = (int32_t)n;
                         r = put(b, off, MSG_TYPE_INTEGER_32, 1, &x, 4);
                 } else {
@@ -65,7 +55,7 @@ static int put_arg(Buf *b, uint32_t *off, const char *arg) {
                         return -1;
                 }
         } else if (tlen == 3 && !strncmp(arg, "i64", 3)) {
-                if (parse_int(v, INT64_MIN, INT64_MAX, &n) == 0) {
+                if (ctl_number(v, INT64_MIN, INT64_MAX, &n) == 0) {
                         int64_t x = n;
                         r = put(b, off, MSG_TYPE_INTEGER_64, 1, &x, 8);
                 } else {
@@ -197,7 +187,7 @@ int cmd_call(int argc, char **argv, const CtlOptions *o) {
         while ((c = getopt_long(argc, argv, "+t:jh", opts, NULL)) >= 0) {
                 switch (c) {
                 case 't':
-                        if (parse_int(optarg, 0, UINT32_MAX, &timeout) < 0) {
+                        if (ctl_number(optarg, 0, UINT32_MAX, &timeout) < 0) {
                                 fprintf(stderr, "machipcctl: call: invalid --timeout: %s\n", optarg);
                                 return 2;
                         }
@@ -220,7 +210,7 @@ int cmd_call(int argc, char **argv, const CtlOptions *o) {
                 return 2;
         }
         const char *name = argv[optind];
-        if (parse_int(argv[optind + 1], INT32_MIN, INT32_MAX, &id) < 0) {
+        if (ctl_number(argv[optind + 1], INT32_MIN, INT32_MAX, &id) < 0) {
                 fprintf(stderr, "machipcctl: call: invalid message id: %s\n", argv[optind + 1]);
                 return 2;
         }

@@ -59,6 +59,8 @@ int services_load(Services *ss, const Records *rs);
 const char *services_name_of(const Services *ss, unsigned long long port_id);
 void services_free(Services *ss);
 
+int ctl_load(Records *rs, Services *ss, bool need_names);
+int ctl_number(const char *s, long long min, long long max, long long *out);
 const char *proc_comm(int pid);
 void json_string(FILE *f, const char *s);
 

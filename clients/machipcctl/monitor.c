@@ -108,16 +108,6 @@ static void print_line(Line *l, bool json, unsigned long long *lost_total) {
         fflush(stdout);
 }
 
-static int parse_num(const char *s, unsigned long long max, unsigned long long *out) {
-        char *end;
-        errno = 0;
-        unsigned long long v = strtoull(s, &end, 10);
-        if (errno || !*s || *end || v > max || *s == '-')
-                return -1;
-        *out = v;
-        return 0;
-}
-
 int cmd_monitor(int argc, char **argv, const CtlOptions *o) {
         static const struct option opts[] = {
                 { "port", required_argument, NULL, 'p' },
@@ -127,7 +117,7 @@ int cmd_monitor(int argc, char **argv, const CtlOptions *o) {
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
-        unsigned long long port_id = 0, pid = 0, count = 0;
+        long long port_id = 0, pid = 0, count = 0;
         bool json = o->json;
         int c;
         optind = 1;
@@ -136,8 +126,8 @@ int cmd_monitor(int argc, char **argv, const CtlOptions *o) {
                 case 'p':
                 case 't':
                 case 'n':
-                        if (parse_num(optarg, c == 't' ? INT32_MAX : UINT64_MAX,
-                                      c == 'p' ? &port_id : c == 't' ? &pid : &count) < 0) {
+                        if (ctl_number(optarg, 0, c == 't' ? INT32_MAX : INT64_MAX,
+                                       c == 'p' ? &port_id : c == 't' ? &pid : &count) < 0) {
                                 fprintf(stderr, "machipcctl: monitor: invalid number: %s\n", optarg);
                                 return 2;
                         }
@@ -164,7 +154,7 @@ int cmd_monitor(int argc, char **argv, const CtlOptions *o) {
         if (kr == KERN_SUCCESS)
                 kr = port_set_backlog(task_self(), port, PORT_BACKLOG_MAX);
         if (kr == KERN_SUCCESS)
-                kr = machipc_monitor(port, port_id, (int32_t)pid);
+                kr = machipc_monitor(port, (uint64_t)port_id, (int32_t)pid);
         if (kr != KERN_SUCCESS) {
                 fprintf(stderr, "machipcctl: monitor: %s%s\n", machipc_strerror(kr),
                         kr == KERN_NO_ACCESS ? " (only the broker's own user may monitor it)" : "");
@@ -180,7 +170,8 @@ int cmd_monitor(int argc, char **argv, const CtlOptions *o) {
                 msg_header_t h;
                 uint8_t bytes[MSG_SIZE_MAX];
         } b;
-        unsigned long long seen = 0, lost = 0;
+        long long seen = 0;
+        unsigned long long lost = 0;
         int status = 0;
         while (!stop && (!count || seen < count)) {
                 b.h.msg_local_port = port;

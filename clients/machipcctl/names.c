@@ -11,18 +11,8 @@
 int cmd_names(const CtlOptions *o) {
         Records rs;
         Services ss;
-        int r = records_load(&rs);
-        if (r != 0) {
-                fprintf(stderr, "machipcctl: %s\n", machipc_strerror(r));
+        if (ctl_load(&rs, &ss, true) != 0)
                 return 1;
-        }
-        r = services_load(&ss, &rs);
-        if (r != 0 || !ss.available) {
-                fprintf(stderr, "machipcctl: %s\n",
-                        r ? machipc_strerror(r) : "no name server is registered with the broker");
-                records_free(&rs);
-                return 1;
-        }
         if (!o->json)
                 printf("%-24s %-6s %-6s %-8s %-16s %s\n", "NAME", "PORT", "TASK", "PID", "COMMAND",
                        "CHECKED IN BY (PID)");

@@ -201,3 +201,36 @@ void json_string(FILE *f, const char *s) {
         }
         fputc('"', f);
 }
+
+/*
+ * ctl_load() - the broker's state and the name server's names, or say on
+ * stderr why not: 0, or 1 (the exit status).  @need_names: no name server
+ * is an error (for names); else the services are just empty.
+ */
+int ctl_load(Records *rs, Services *ss, bool need_names) {
+        int r = records_load(rs);
+        if (r != 0) {
+                fprintf(stderr, "machipcctl: %s\n", machipc_strerror(r));
+                return 1;
+        }
+        r = services_load(ss, rs);
+        if (need_names && (r != 0 || !ss->available)) {
+                fprintf(stderr, "machipcctl: %s\n",
+                        r ? machipc_strerror(r) : "no name server is registered with the broker");
+                services_free(ss);
+                records_free(rs);
+                return 1;
+        }
+        return 0;
+}
+
+/* ctl_number() - @s as a decimal (or 0x, 0) integer in @min..@max; -1 if it is not one. */
+int ctl_number(const char *s, long long min, long long max, long long *out) {
+        char *end;
+        errno = 0;
+        long long v = strtoll(s, &end, 0);
+        if (errno || !*s || *end || v < min || v > max)
+                return -1;
+        *out = v;
+        return 0;
+}

@@ -210,12 +210,8 @@ static bool hidden(const Record *r, const CtlOptions *o) {
 int cmd_status(const char *what, const CtlOptions *o) {
         Records rs;
         Services ss;
-        int r = records_load(&rs);
-        if (r != 0) {
-                fprintf(stderr, "machipcctl: %s\n", machipc_strerror(r));
+        if (ctl_load(&rs, &ss, false) != 0)
                 return 1;
-        }
-        services_load(&ss, &rs);
         /* Leave our own records out: mark them by emptying their type. */
         for (size_t i = 0; i < rs.n; i++)
                 if (hidden(&rs.r[i], o))

@@ -69,6 +69,15 @@ static pthread_mutex_t conn_wlock = PTHREAD_MUTEX_INITIALIZER;
 
 static pthread_once_t conn_once = PTHREAD_ONCE_INIT;
 
+/* A thread of the library's own that must never connect anew (the name keeper): after
+ * machipc_disconnect() its calls fail instead of making the process a new task. */
+static __thread bool tls_no_connect;
+
+/* conn_forbid_connect() - calls of the calling thread use the connection there is, or fail. */
+void conn_forbid_connect(void) {
+        tls_no_connect = true;
+}
+
 static void conn_reset_locked(void) {
         if (conn.fd >= 0)
                 close(conn.fd);
@@ -323,7 +332,7 @@ int conn_ensure(void) {
         pthread_mutex_lock(&conn.lock);
         int r = 0;
         if (conn.fd < 0)
-                r = conn_connect_locked(NULL);
+                r = tls_no_connect ? -ENOTCONN : conn_connect_locked(NULL);
         else if (conn.broken)
                 r = -ECONNRESET;
         pthread_mutex_unlock(&conn.lock);
@@ -648,7 +657,7 @@ int conn_call(Call *call, uint16_t op, const struct iovec *iov, int n_iov, const
         /* Connect on first use under the same lock that registers the call. */
         pthread_once(&conn_once, conn_setup_once);
         pthread_mutex_lock(&conn.lock);
-        int r = conn.fd < 0 ? conn_connect_locked(NULL) : conn.broken ? -ECONNRESET : 0;
+        int r = conn.fd < 0 ? (tls_no_connect ? -ENOTCONN : conn_connect_locked(NULL)) : conn.broken ? -ECONNRESET : 0;
         if (r < 0) {
                 pthread_mutex_unlock(&conn.lock);
                 return r;

@@ -69,6 +69,7 @@ uint32_t async_credit_take(port_t dest);
 void async_credit_add(port_t dest, uint32_t n);
 void async_credit_forget(port_t name);
 int conn_ensure(void);
+void conn_forbid_connect(void);
 uint32_t conn_generation(void);
 port_t conn_self(void);
 port_t conn_notify(void);

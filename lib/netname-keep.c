@@ -81,7 +81,15 @@ static Kept take(unsigned i) {
 static void *keeper(void *arg) {
         uint32_t generation = (uint32_t)(uintptr_t)arg;
         port_t current = keep.server, owned = PORT_NULL;
+        /* Never a new connection: after machipc_disconnect() our calls fail and we end. */
+        conn_forbid_connect();
         for (;;) {
+                if (conn_generation() != generation) {
+                        pthread_mutex_lock(&keep.lock);
+                        keep.running = false;   /* the task we kept names for is gone */
+                        pthread_mutex_unlock(&keep.lock);
+                        break;
+                }
                 port_t next = PORT_NULL;
                 int32_t res[1];
                 uint32_t args[1] = { current };

@@ -182,6 +182,28 @@ START_TEST(test_nameserver_killed_keeps_living_servers) {
 }
 END_TEST
 
+static int check_in_and_leave(void *arg) {
+        (void)arg;
+        port_t p;
+        if (port_allocate(task_self(), &p) != 0)
+                return 1;
+        char name[32];
+        snprintf(name, sizeof(name), "leaving-%d", (int)getpid());
+        return netname_check_in(PORT_NULL, name, PORT_NULL, p) == NETNAME_SUCCESS ? 0 : 2;
+}
+
+/*
+ * A task that checks a name in and disconnects at once (test_fork() does)
+ * ends: the library's name keeper, however late it starts, never connects
+ * anew and makes the process a task again, so machipc_disconnect() does not
+ * wait for ever.
+ */
+START_TEST(test_disconnect_right_after_check_in) {
+        for (int i = 0; i < 40; i++)
+                ck_assert_int_eq(test_wait(test_fork(check_in_and_leave, NULL)), 0);
+}
+END_TEST
+
 /* A KCALL_WAIT_BOOTSTRAP request for "a port other than @known", its reply to a send-once right to @reply. */
 static msg_return_t send_wait(port_t known, port_t reply) {
         struct {
@@ -354,6 +376,7 @@ int main(void) {
         ADD_TEST(tc, test_restarted_nameserver);
         ADD_TEST(tc, test_nameserver_killed_keeps_living_servers);
         ADD_TEST(tc, test_bootstrap_waits);
+        ADD_TEST(tc, test_disconnect_right_after_check_in);
         ADD_TEST(tc, test_echo_demo_binaries);
         ADD_TEST(tc, test_no_nameserver);
         ADD_TEST(tc, test_malformed_requests);

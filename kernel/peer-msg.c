@@ -136,8 +136,9 @@ static void reply_received(PeerReq *r, int status, Kmsg *k, uint32_t needed) {
         peer_frame_end(peer, WIRE_OP_MSG | WIRE_OP_REPLY, r->serial, len, fds, n_fds);
         if (n_more)
                 lend_push_many(peer, more, n_more, r->rcv_name);
-        /* A real receive took what an arm could not lend: the arm goes on. */
-        if (peer->minor >= 1 && (status == 0 || status == RCV_TOO_LARGE))
+        /* A real receive took what an arm could not lend, or found it gone (its port left the
+         * set, died, or it was taken): the arm goes on, and says again if it stalls again. */
+        if (peer->minor >= 1 && (status == 0 || status == RCV_TOO_LARGE || status == RCV_TIMED_OUT))
                 lend_resume(peer, r->rcv_name);
         req_put(r);
 }

@@ -426,6 +426,10 @@ static void conn_deliver_locked(const uint8_t *frame, size_t len, int *fds, uint
                          * before receiving there again, so order holds. */
                         if (WIRE_REPLY_LENT(c->reply.credit) && c->rcv_name)
                                 async_expect_locked(c->rcv_name, WIRE_REPLY_LENT(c->reply.credit));
+                        /* A real receive there ended: an arm that stalled goes on (if it
+                         * stalls again, the broker says so after this reply). */
+                        if (c->rcv_name)
+                                async_real_receive_locked(c->rcv_name);
                 }
         } else if ((h.op == (WIRE_OP_REPLY_PORT | WIRE_OP_REPLY) && blen == WIRE_REPLY_PORT_REPLY_SIZE) ||
                    (h.op == (WIRE_OP_ARM | WIRE_OP_REPLY) && blen == WIRE_ARM_REPLY_SIZE)) {

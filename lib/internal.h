@@ -54,6 +54,7 @@ int conn_pump_locked(bool (*done)(void *arg), void *arg, int64_t deadline);
  * The *_locked functions run under the connection's lock. */
 int async_event_locked(const uint8_t *body, size_t len, int *fds, uint32_t n_fds);
 void async_expect_locked(port_t name, uint32_t n);
+void async_real_receive_locked(port_t name);
 bool async_pending_locked(void);
 void async_reset_locked(void);
 void async_atfork_child(void);

@@ -211,6 +211,19 @@ void async_reset_locked(void) {
         async_signal_locked();
 }
 
+/*
+ * async_real_receive_locked() - the broker answered a real receive from
+ * @name: if its arm had stalled on a message it could not hand over, that
+ * receive took it (or found it gone), and the broker has resumed the arm.
+ */
+void async_real_receive_locked(port_t name) {
+        NameState *ns = async_name(name, false);
+        if (ns && ns->stalled) {
+                ns->stalled = false;
+                async_signal_locked();
+        }
+}
+
 /* Something to take for @name, or it changed so that a real receive must decide. */
 static bool name_ready(void *arg) {
         port_t name = *(const port_t *)arg;

@@ -691,6 +691,48 @@ START_TEST(test_descriptors_stall_the_arm) {
         ck_assert_int_eq(test_recv_int(p, &id, &v, NULL, RCV_TIMEOUT, 0), 0);
         ck_assert_int_eq(v, 2);
         ck_assert_int_eq(test_recv_int(p, NULL, NULL, NULL, RCV_TIMEOUT, 0), RCV_TIMED_OUT);
+        /* Nothing is left: the descriptor goes quiet (it stayed readable for ever once an arm
+         * had stalled, and an event loop spun). */
+        machipc_dispatch();
+        ck_assert_int_eq(wait_readable(fd, 300), 0);
+}
+END_TEST
+
+/* An arm on a set stalls on a member's message, and the member leaves the set: a real receive
+ * finds nothing, and the stall ends there too (no readiness left behind). */
+START_TEST(test_stall_gone_with_its_port) {
+        port_t set, p = test_new_port(16);
+        ck_assert_int_eq(port_set_allocate(task_self(), &set), 0);
+        ck_assert_int_eq(port_set_add(task_self(), set, p), 0);
+        ck_assert_int_eq(machipc_arm(set), 0);
+        struct {
+                msg_header_t head;
+                msg_type_t t;
+                int32_t fd;
+                int32_t pad;
+        } m;
+        memset(&m, 0, sizeof(m));
+        m.head.msg_size = sizeof(msg_header_t) + MSG_ITEM_SIZE(4);
+        m.head.msg_remote_port = p;
+        m.head.msg_bits = MSG_BITS(MSG_TYPE_MAKE_SEND, 0) | MSG_BITS_COMPLEX;
+        msg_type_init(&m.t, MSG_TYPE_FD, 1);
+        m.fd = 0;
+        ck_assert_int_eq(msg_send(&m.head, 0, 0), 0);
+        int fd = machipc_get_fd();
+        ck_assert_int_eq(wait_readable(fd, 10000), 1);  /* stalled: a receive must fetch it */
+        machipc_dispatch();
+        ck_assert_int_eq(port_set_remove(task_self(), p), 0);
+        memset(&m, 0, sizeof(m));
+        m.head.msg_size = sizeof(m);
+        m.head.msg_local_port = set;
+        ck_assert_int_eq(msg_receive(&m.head, RCV_TIMEOUT, 0), RCV_TIMED_OUT);
+        machipc_dispatch();
+        ck_assert_int_eq(wait_readable(fd, 300), 0);
+        /* The message is still the port's. */
+        m.head.msg_size = sizeof(m);
+        m.head.msg_local_port = p;
+        ck_assert_int_eq(msg_receive(&m.head, RCV_TIMEOUT, 0), 0);
+        close(m.fd);
 }
 END_TEST
 
@@ -744,6 +786,7 @@ int main(void) {
         ADD_TEST(tc, test_arm_with_messages_waiting);
         ADD_TEST(tc, test_fork_gets_its_own_descriptor);
         ADD_TEST(tc, test_descriptors_stall_the_arm);
+        ADD_TEST(tc, test_stall_gone_with_its_port);
         ADD_TEST(tc, test_bad_arms);
         suite_add_tcase(s, tc);
         return run_suite(s);

@@ -14,6 +14,7 @@
 #include <string.h>
 #include "internal.h"
 #include "netname.h"
+#include "netmsg.h"
 
 static pthread_mutex_t ns_lock = PTHREAD_MUTEX_INITIALIZER;
 static port_t ns_cached;
@@ -101,11 +102,33 @@ kern_return_t netname_check_in(port_t server, const char *name, port_t signature
         return r;
 }
 
+/*
+ * A name on another host: asked of this host's machipc-netmsgd (checked in
+ * with the name server), which asks that host's and answers with a proxy.
+ * Without a netmsgd no other host is reachable: NETNAME_NO_SUCH_HOST.
+ */
+static kern_return_t look_up_remote(port_t server, const char *host, const char *name, port_t *port) {
+        if (strnlen(host, 256) >= 256)
+                return KERN_INVALID_ARGUMENT;
+        port_t netmsgd = PORT_NULL;
+        kern_return_t r = NS_CALL(server, netname_rpc_look_up(s, "machipc-netmsgd", &netmsgd));
+        if (r != NETNAME_SUCCESS)
+                return r == NETNAME_NOT_CHECKED_IN ? NETNAME_NO_SUCH_HOST : r;
+        port_t found = PORT_NULL;
+        r = netmsg_rpc_look_up(netmsgd, host, name, &found);
+        port_deallocate(task_self(), netmsgd);
+        if (r == MIG_SERVER_DIED || r == SEND_INVALID_DEST)
+                r = NETNAME_NO_SUCH_HOST;
+        if (r == NETNAME_SUCCESS)
+                *port = found;
+        return r;
+}
+
 kern_return_t netname_look_up(port_t server, const char *host, const char *name, port_t *port) {
         if (!name_ok(name) || !port)
                 return KERN_INVALID_ARGUMENT;
         if (host && *host && strcmp(host, "localhost") != 0)
-                return NETNAME_NO_SUCH_HOST;
+                return look_up_remote(server, host, name, port);
         /* The out-parameter is written only on success. */
         port_t found = PORT_NULL;
         kern_return_t r = NS_CALL(server, netname_rpc_look_up(s, name, &found));

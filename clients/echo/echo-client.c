@@ -27,11 +27,11 @@ static uint64_t now_ms(void) {
 }
 
 /* Look the service up, retrying while it has not checked in yet. */
-static kern_return_t find_service(const char *name, unsigned wait_ms, port_t *port) {
+static kern_return_t find_service(const char *host, const char *name, unsigned wait_ms, port_t *port) {
         uint64_t deadline = now_ms() + wait_ms;
         unsigned pause_ms = 1;
         for (;;) {
-                kern_return_t kr = netname_look_up(PORT_NULL, NULL, name, port);
+                kern_return_t kr = netname_look_up(PORT_NULL, host, name, port);
                 if ((kr != NETNAME_NOT_CHECKED_IN && kr != NETNAME_NO_SERVER) || now_ms() >= deadline)
                         return kr;
                 struct timespec ts = { 0, (long)pause_ms * 1000000L };
@@ -79,6 +79,7 @@ static void usage(void) {
                "       machipc-echo [OPTION]... calc A OP B     (OP: + - x /)\n"
                "Calls the echo/calculator server through the broker.\n\n"
                "  -n, --name=NAME    service name (default \"%s\")\n"
+               "  -H, --host=HOST    the service is on HOST (through machipc-netmsgd; default: here)\n"
                "  -w, --wait=MS      wait up to MS for the service to check in (default 5000)\n"
                "  -c, --count=N      make the call N times (default 1)\n"
                "  -h, --help         show this help\n\n"
@@ -87,21 +88,25 @@ static void usage(void) {
 }
 
 int main(int argc, char **argv) {
-        const char *name = ECHO_SERVICE_NAME;
+        const char *name = ECHO_SERVICE_NAME, *host = NULL;
         unsigned wait_ms = 5000;
         unsigned long count = 1;
         int c;
         static const struct option opts[] = {
                 { "name", required_argument, NULL, 'n' },
+                { "host", required_argument, NULL, 'H' },
                 { "wait", required_argument, NULL, 'w' },
                 { "count", required_argument, NULL, 'c' },
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
-        while ((c = getopt_long(argc, argv, "+n:w:c:h", opts, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "+n:H:w:c:h", opts, NULL)) >= 0) {
                 switch (c) {
                 case 'n':
                         name = optarg;
+                        break;
+                case 'H':
+                        host = optarg;
                         break;
                 case 'w':
                         wait_ms = (unsigned)strtoul(optarg, NULL, 10);
@@ -141,7 +146,7 @@ int main(int argc, char **argv) {
         if (tool_connect("machipc-echo") < 0)
                 return 1;
         port_t server;
-        kern_return_t kr = find_service(name, wait_ms, &server);
+        kern_return_t kr = find_service(host, name, wait_ms, &server);
         if (kr != NETNAME_SUCCESS) {
                 fprintf(stderr, "machipc-echo: cannot find \"%s\": %s\n", name, machipc_strerror(kr));
                 return 1;

@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * nm-task.c - a task for the cross-host tests (test-netmsg.sh): a server
+ * that answers every request with what it carried, and clients that check
+ * what comes back across hosts
+ *
+ *   nm-task serve NAME [--ready-fd FD]
+ *   nm-task right HOST NAME      a send right of ours goes there and back: the same name
+ *   nm-task ool HOST NAME MIB    MIB MiB out of line there and back, byte for byte
+ *   nm-task fd HOST NAME         a descriptor is refused: KERN_NOT_SUPPORTED
+ *   nm-task watch HOST NAME      wait for the port's dead-name notification
+ *   nm-task backlog HOST NAME N  N sends that do not wait to a port nobody reads
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <machipc/machipc.h>
+
+static union {
+        msg_header_t h;
+        uint8_t b[MSG_SIZE_MAX];
+} m;
+
+static double now_ms(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int fail(const char *what, int code) {
+        fprintf(stderr, "nm-task: %s: %s\n", what, machipc_strerror(code));
+        return 1;
+}
+
+static int serve(const char *name, int ready_fd) {
+        port_t p, stuck;
+        char stuck_name[128];
+        snprintf(stuck_name, sizeof(stuck_name), "%s-stuck", name);
+        /* NAME answers everything; NAME-stuck is a port nobody ever reads, backlog 4. */
+        if (port_allocate(task_self(), &p) != 0 || netname_check_in(PORT_NULL, name, PORT_NULL, p) != 0 ||
+            port_allocate(task_self(), &stuck) != 0 || port_set_backlog(task_self(), stuck, 4) != 0 ||
+            netname_check_in(PORT_NULL, stuck_name, PORT_NULL, stuck) != 0)
+                return fail("check in", -1);
+        if (ready_fd >= 0) {
+                if (write(ready_fd, "READY=1\n", 8) < 0)
+                        return 1;
+                close(ready_fd);
+        }
+        for (;;) {
+                m.h.msg_size = sizeof(m);
+                m.h.msg_local_port = p;
+                if (msg_receive(&m.h, 0, 0) != 0)
+                        return 1;
+                if (m.h.msg_id == 999)
+                        continue;       /* "backlog": never answered */
+                /* The same items back: rights moved as received, regions moved. */
+                uint8_t *q = m.b + sizeof(msg_header_t), *end = m.b + m.h.msg_size;
+                while (q + sizeof(msg_type_t) <= end) {
+                        msg_type_t t;
+                        memcpy(&t, q, sizeof(t));
+                        uint32_t es = t.msg_type_name == MSG_TYPE_MEMORY ? 16 : t.msg_type_name >= 16 ? 4
+                                    : t.msg_type_name == MSG_TYPE_INTEGER_64 ? 8 : t.msg_type_name == MSG_TYPE_INTEGER_32 ? 4 : 1;
+                        if (t.msg_type_name == MSG_TYPE_MEMORY) {
+                                t.msg_type_flags = MSG_TYPE_FLAG_DEALLOCATE;
+                                memcpy(q, &t, sizeof(t));
+                        }
+                        q += MSG_ITEM_SIZE(es * t.msg_type_number);
+                }
+                m.h.msg_local_port = PORT_NULL;
+                m.h.msg_bits = MSG_BITS(MSG_TYPE_MOVE_SEND_ONCE, 0);
+                m.h.msg_id += 100;
+                msg_send(&m.h, SEND_TIMEOUT, 5000);
+        }
+}
+
+static port_t find(const char *host, const char *name) {
+        port_t p = PORT_NULL;
+        double deadline = now_ms() + 15000;
+        kern_return_t kr;
+        while ((kr = netname_look_up(PORT_NULL, host, name, &p)) != NETNAME_SUCCESS && now_ms() < deadline)
+                usleep(20000);
+        if (kr != NETNAME_SUCCESS) {
+                fail("look up", kr);
+                exit(1);
+        }
+        return p;
+}
+
+int main(int argc, char **argv) {
+        if (argc >= 3 && strcmp(argv[1], "serve") == 0)
+                return serve(argv[2], argc == 5 && strcmp(argv[3], "--ready-fd") == 0 ? atoi(argv[4]) : -1);
+        if (argc < 4) {
+                fprintf(stderr, "usage: nm-task serve NAME | right|ool|fd|watch|backlog HOST NAME [N]\n");
+                return 2;
+        }
+        const char *what = argv[1];
+        port_t to = find(argv[2], argv[3]);
+        memset(&m.h, 0, sizeof(m.h));
+        m.h.msg_remote_port = to;
+        m.h.msg_id = 1;
+        msg_type_t *t = (msg_type_t *)(m.b + sizeof(msg_header_t));
+        uint8_t *data = m.b + sizeof(msg_header_t) + sizeof(msg_type_t);
+        if (strcmp(what, "right") == 0) {
+                port_t mine;
+                port_allocate(task_self(), &mine);
+                *t = (msg_type_t){ MSG_TYPE_MAKE_SEND, 0, 1 };
+                memcpy(data, &mine, 4);
+                m.h.msg_size = sizeof(msg_header_t) + MSG_ITEM_SIZE(4);
+                msg_return_t r = msg_rpc(&m.h, RCV_TIMEOUT, sizeof(m), 0, 10000);
+                if (r != 0)
+                        return fail("msg_rpc", r);
+                port_t back;
+                memcpy(&back, data, 4);
+                printf("right %s: sent %#x, back %#x\n", back == mine ? "ok" : "CHANGED", mine, back);
+                return back == mine ? 0 : 1;
+        }
+        if (strcmp(what, "ool") == 0) {
+                size_t size = (size_t)(argc > 4 ? atoi(argv[4]) : 1) << 20;
+                vm_address_t a;
+                if (vm_allocate(task_self(), &a, size, 1) != 0)
+                        return 1;
+                for (size_t i = 0; i < size; i++)
+                        ((uint8_t *)(uintptr_t)a)[i] = (uint8_t)(i * 7 + i / 4096);
+                *t = (msg_type_t){ MSG_TYPE_MEMORY, 0, 1 };
+                msg_ool_t o = { a, size };
+                memcpy(data, &o, sizeof(o));
+                m.h.msg_size = sizeof(msg_header_t) + MSG_ITEM_SIZE(sizeof(o));
+                double t0 = now_ms();
+                msg_return_t r = msg_rpc(&m.h, RCV_TIMEOUT, sizeof(m), 0, 60000);
+                if (r != 0)
+                        return fail("msg_rpc", r);
+                memcpy(&o, data, sizeof(o));
+                const uint8_t *back = (const uint8_t *)(uintptr_t)o.address;
+                size_t bad = o.size == size ? 0 : 1;
+                for (size_t i = 0; !bad && i < size; i++)
+                        bad += back[i] != (uint8_t)(i * 7 + i / 4096);
+                printf("ool %s: %zu bytes there and back in %.0f ms\n", bad ? "CORRUPT" : "ok", size, now_ms() - t0);
+                return bad ? 1 : 0;
+        }
+        if (strcmp(what, "fd") == 0) {
+                int fds[2];
+                if (pipe(fds) < 0)
+                        return 1;
+                *t = (msg_type_t){ MSG_TYPE_FD, 0, 1 };
+                memcpy(data, &fds[0], 4);
+                m.h.msg_size = sizeof(msg_header_t) + MSG_ITEM_SIZE(4);
+                msg_return_t r = msg_rpc(&m.h, RCV_TIMEOUT, sizeof(m), 0, 10000);
+                if (r != 0)
+                        return fail("msg_rpc", r);
+                int32_t code;
+                memcpy(&code, data, 4);
+                printf("fd: reply id %d, code %d (%s)\n", m.h.msg_id, code, machipc_strerror(code));
+                return code == KERN_NOT_SUPPORTED ? 0 : 1;
+        }
+        if (strcmp(what, "watch") == 0) {
+                port_t notify;
+                port_allocate(task_self(), &notify);
+                kern_return_t kr = port_request_notification(task_self(), to, NOTIFY_DEAD_NAME, 0, notify);
+                if (kr != 0)
+                        return fail("port_request_notification", kr);
+                printf("watching\n");
+                fflush(stdout);
+                double t0 = now_ms();
+                m.h.msg_size = sizeof(m);
+                m.h.msg_local_port = notify;
+                msg_return_t r = msg_receive(&m.h, RCV_TIMEOUT, 60000);
+                if (r != 0)
+                        return fail("waiting for the dead-name notification", r);
+                msg_return_t s = 0;
+                msg_header_t h = { .msg_size = sizeof(h), .msg_remote_port = to, .msg_id = 1 };
+                s = msg_send(&h, SEND_TIMEOUT, 0);
+                printf("dead-name (id %d) after %.0f ms; a send now: %s\n", m.h.msg_id, now_ms() - t0,
+                       machipc_strerror(s));
+                return m.h.msg_id == NOTIFY_DEAD_NAME && s == SEND_INVALID_DEST ? 0 : 1;
+        }
+        if (strcmp(what, "backlog") == 0) {
+                int n = argc > 4 ? atoi(argv[4]) : 100, ok = 0;
+                msg_return_t r = 0;
+                double t0 = now_ms();
+                for (int i = 0; i < n; i++) {
+                        msg_header_t h = { .msg_size = sizeof(h), .msg_remote_port = to, .msg_id = 999 };
+                        /* Each may wait 2 s for room, as for a local port. */
+                        if ((r = msg_send(&h, SEND_TIMEOUT, 2000)) != 0)
+                                break;
+                        ok++;
+                }
+                printf("backlog: %d of %d sent, then %s after %.0f ms\n", ok, n, r ? machipc_strerror(r) : "-",
+                       now_ms() - t0);
+                return 0;
+        }
+        return 2;
+}

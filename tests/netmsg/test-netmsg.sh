@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# test-netmsg.sh BUILD_DIR - ports across hosts: several "hosts" on this machine, each a broker,
+# a name server and a machipc-netmsgd, joined over TLS on loopback addresses (127.0.0.x)
+# (doc/netmsg.md).  Each case checks what a task on one host sees of ports on another.
+set -u
+build=$1
+for tool in openssl; do
+  command -v $tool >/dev/null 2>&1 || { echo "SKIP: $tool is not installed"; exit 77; }
+done
+[ -x "$build/netmsgd/machipc-netmsgd" ] || { echo "SKIP: built without OpenSSL (no machipc-netmsgd)"; exit 77; }
+work=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; [ -n "${NETMSG_TEST_KEEP:-}" ] && cp -r "$work" /tmp/netmsg-kept; rm -rf "$work"' EXIT
+fail=0
+ok() { echo "ok    $*"; }
+bad() { echo "FAIL  $*"; fail=1; }
+base=$((20000 + $$ % 20000))
+
+# A CA for the hosts, and another one nobody trusts.
+pki=$work/pki
+mkdir -p "$pki"
+for ca in ca evil; do
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$pki/$ca.key" \
+    -out "$pki/$ca.pem" -days 2 -subj "/CN=$ca" 2>/dev/null
+done
+cert() { # cert HOST CA
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$pki/$1.key" -out "$pki/$1.csr" \
+    -subj "/CN=$1" 2>/dev/null
+  openssl x509 -req -in "$pki/$1.csr" -CA "$pki/$2.pem" -CAkey "$pki/$2.key" -CAcreateserial \
+    -out "$pki/$1.pem" -days 2 2>/dev/null
+}
+cert hostA ca; cert hostB ca; cert hostC ca; cert mallory evil
+
+start_ready() { # start_ready VAR CMD... : start CMD with --ready-fd, wait for READY=1, pid in VAR
+  local var=$1 fifo=$work/ready.$RANDOM line=""
+  shift
+  mkfifo "$fifo"
+  "$@" --ready-fd 3 3>"$fifo" &
+  eval "$var=$!"
+  read -r -t 15 line <"$fifo" || true
+  rm -f "$fifo"
+  [ "$line" = "READY=1" ] || { echo "$1 did not become ready"; exit 1; }
+}
+
+# host NAME INDEX [netmsgd options...]: a broker, a name server and a netmsgd on 127.0.0.1:base+INDEX
+host() {
+  local name=$1 i=$2
+  shift 2
+  export MACHIPC_SOCKET=$work/$name.sock
+  start_ready broker_$name "$build/kernel/machipcd" -q
+  start_ready ns_$name "$build/servers/nameserver/machipc-nameserver"
+  start_ready nm_$name "$build/netmsgd/machipc-netmsgd" --name "$name" --listen 127.0.0.1:$((base + i)) "$@" \
+    2>>"$work/$name.log"
+}
+tls() { echo --cert "$pki/$1.pem" --key "$pki/$1.key" --ca "$pki/ca.pem"; }
+on() { MACHIPC_SOCKET=$work/$1.sock "${@:2}"; }
+
+host hostA 1 $(tls hostA) ${NETMSG_TEST_VERBOSE:+-v}
+host hostB 2 $(tls hostB) --peer 127.0.0.1:$((base + 1))
+host hostC 3 $(tls hostC) --peer 127.0.0.1:$((base + 1)) --peer 127.0.0.1:$((base + 2))
+export MACHIPC_SOCKET=$work/hostB.sock
+start_ready echo_b "$build/servers/echo/machipc-echo-server"
+start_ready serve_b "$build/tests/netmsg/nm-task" serve nm-b
+export MACHIPC_SOCKET=$work/hostC.sock
+start_ready serve_c "$build/tests/netmsg/nm-task" serve nm-c
+
+# 1. An RPC to another host through the name server, with the same client program.
+out=$(on hostA "$build/clients/echo/machipc-echo" -w 15000 -H hostB echo "across hosts" 2>&1)
+[ "$out" = "echo: across hosts" ] && ok "RPC from hostA to hostB's echo server over TLS" || bad "RPC A->B: $out"
+out=$(on hostC "$build/clients/echo/machipc-echo" -w 15000 -H hostB calc 6 x 7 2>&1)
+[ "$out" = "calc: 6 * 7 = 42" ] && ok "RPC from hostC to hostB" || bad "RPC C->B: $out"
+out=$(on hostA "$build/clients/echo/machipc-echo" -w 15000 -H hostB -c 200 echo again 2>&1 | tail -n1)
+[ "$out" = "echo: again" ] && ok "200 RPCs in a row, in order" || bad "200 RPCs: $out"
+out=$(on hostA "$build/clients/echo/machipc-echo" -w 0 -H nohost echo x 2>&1)
+case $out in *"host not found"*) ok "an unknown host: NETNAME_HOST_NOT_FOUND" ;; *) bad "unknown host: $out" ;; esac
+out=$(on hostA "$build/clients/echo/machipc-echo" -w 0 -H hostB -n nothing echo x 2>&1)
+case $out in *"not checked in"*) ok "an unknown name there: NETNAME_NOT_CHECKED_IN" ;; *) bad "unknown name: $out" ;; esac
+
+# 2. Rights travel: a send right of ours goes to hostB and comes back as itself, not a proxy.
+out=$(on hostA "$build/tests/netmsg/nm-task" right hostB nm-b 2>&1)
+case $out in "right ok"*) ok "a send right there and back arrives as the original ($out)" ;; *) bad "right: $out" ;; esac
+out=$(on hostC "$build/tests/netmsg/nm-task" right hostB nm-b 2>&1)
+case $out in "right ok"*) ok "the same from hostC" ;; *) bad "right C: $out" ;; esac
+
+# 3. Out-of-line memory arrives intact, both ways.
+out=$(on hostA "$build/tests/netmsg/nm-task" ool hostB nm-b 8 2>&1)
+case $out in "ool ok"*) ok "8 MiB out of line there and back, byte for byte ($out)" ;; *) bad "ool: $out" ;; esac
+
+# 4. Descriptors cannot cross hosts: refused with a clear code.
+out=$(on hostA "$build/tests/netmsg/nm-task" fd hostB nm-b 2>&1)
+case $out in *"code 46"*) ok "a descriptor is refused: KERN_NOT_SUPPORTED" ;; *) bad "fd: $out" ;; esac
+
+# 5. A peer with a certificate from another CA is refused.
+host mallory 4 --cert "$pki/mallory.pem" --key "$pki/mallory.key" --ca "$pki/ca.pem" --peer 127.0.0.1:$((base + 2))
+out=$(on mallory "$build/clients/echo/machipc-echo" -w 0 -H hostB echo x 2>&1)
+if grep -qE "certificate verify failed|unknown ca" "$work/hostB.log" "$work/mallory.log" &&
+   case $out in *"host not found"*) true ;; *) false ;; esac; then
+  ok "a certificate from another CA is refused (hostB never serves mallory)"
+else
+  bad "mallory: $out; $(cat "$work/hostB.log")"
+fi
+
+# 6. Malformed frames never crash netmsgd: garbage to its port, then it still serves.
+exec 5<>/dev/tcp/127.0.0.1/$((base + 2)) && { head -c 4096 /dev/urandom >&5; exec 5>&-; }
+printf '\xff\xff\xff\xff\x01\x00\x00\x00' | { exec 6<>/dev/tcp/127.0.0.1/$((base + 2)); cat >&6; exec 6>&-; }
+kill -0 "$nm_hostB" && ok "garbage on hostB's port: netmsgd still running" || bad "netmsgd B died of garbage"
+out=$(on hostA "$build/clients/echo/machipc-echo" -w 15000 -H hostB echo "still serving" 2>&1)
+[ "$out" = "echo: still serving" ] && ok "and still serving" || bad "after garbage: $out"
+
+# 5b. Backlog holds end to end: a port on hostB nobody reads (backlog 4) fills, then the proxy's
+# credit runs out, then the proxy's own queue; a sender on hostA then waits and times out as
+# for a full local port.  Nothing in between queues without bound: at most the port's 4, 16 in
+# flight, the proxy's 8 and what netmsgd's armed set holds ahead of it (64).
+out=$(on hostA "$build/tests/netmsg/nm-task" backlog hostB nm-b-stuck 300 2>&1)
+sent=$(echo "$out" | sed -n 's/^backlog: \([0-9]*\) of 300 sent, then send: timed out.*/\1/p')
+if [ -n "$sent" ] && [ "$sent" -ge 12 ] && [ "$sent" -le 100 ]; then
+  ok "a full remote port stops the sender: $sent messages accepted, then SEND_TIMED_OUT"
+else
+  bad "backlog: $out"
+fi
+out=$(on hostA "$build/clients/echo/machipc-echo" -w 15000 -H hostB echo "others unaffected" 2>&1)
+[ "$out" = "echo: others unaffected" ] && ok "meanwhile other ports on hostB are served" || bad "after backlog: $out"
+
+# 7. A host killed: every proxy for its ports becomes a dead name, with the notification, in time.
+on hostA "$build/tests/netmsg/nm-task" watch hostB nm-b >"$work/watch.out" 2>&1 &
+watch=$!
+while ! grep -q watching "$work/watch.out"; do kill -0 $watch 2>/dev/null || break; read -r -t 0.05 <> <(:) || true; done
+kill -KILL "$nm_hostB"
+wait "$watch"; st=$?
+out=$(cat "$work/watch.out")
+[ $st -eq 0 ] && ok "hostB's netmsgd killed: hostA's proxy is a dead name (${out##*$'\n'})" || bad "watch: $out"
+out=$(on hostA "$build/clients/echo/machipc-echo" -w 0 -H hostB echo x 2>&1)
+case $out in *"host not found"*) ok "and hostB is unknown until it is back" ;; *) bad "after kill: $out" ;; esac
+
+# 8. The others stop cleanly on SIGTERM (under the sanitizers: without a leak).
+for h in hostA hostC mallory; do
+  pid=$(eval echo "\$nm_$h")
+  kill -TERM "$pid"
+  wait "$pid" && ok "netmsgd of $h stops cleanly" || bad "netmsgd of $h exited $?"
+done
+
+[ $fail -eq 0 ] && echo "cross-host tests (loopback 127.0.0.1, TLS): ok"
+exit $fail

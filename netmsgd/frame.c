@@ -175,15 +175,18 @@ bool nm_is_port_type(uint16_t type) {
 /**
  * nm_items_check() - the items of an NM_MSG, whole: each a u16 type, u16
  * flags, u32 count, then count elements (data), count refs (ports) or count
- * regions (u64 size, then the bytes)
+ * regions (u64 size, then the bytes if at most NM_INLINE_REGION_MAX)
  * @n_refs, @ool_bytes: out, how many rights and region bytes they hold
+ * @streamed: out, the region bytes that follow in NM_DATA frames
  * Return: 0, or -1 if anything is malformed or of a type that cannot travel.
  */
-int nm_items_check(const uint8_t *items, uint32_t len, uint32_t *n_refs, uint64_t *ool_bytes) {
+int nm_items_check(const uint8_t *items, uint32_t len, uint32_t *n_refs, uint64_t *ool_bytes,
+                   uint64_t *streamed) {
         NmReader r;
         nm_reader_init(&r, items, len);
         *n_refs = 0;
         *ool_bytes = 0;
+        *streamed = 0;
         while (!r.bad && r.p < r.end) {
                 uint16_t type = nm_u16(&r);
                 nm_u16(&r);
@@ -201,9 +204,12 @@ int nm_items_check(const uint8_t *items, uint32_t len, uint32_t *n_refs, uint64_
                                 return -1;
                         for (uint32_t i = 0; i < number && !r.bad; i++) {
                                 uint64_t size = nm_u64(&r);
-                                if (size > NM_FRAME_MAX)
+                                if (size > NM_MSG_OOL_MAX || *ool_bytes + size > NM_MSG_OOL_MAX)
                                         return -1;
-                                nm_bytes(&r, (size_t)size);
+                                if (size <= NM_INLINE_REGION_MAX)
+                                        nm_bytes(&r, (size_t)size);
+                                else
+                                        *streamed += size;
                                 *ool_bytes += size;
                         }
                 } else {

@@ -10,7 +10,11 @@
 #define NM_VERSION_MAJOR 1
 #define NM_VERSION_MINOR 0
 #define NM_HDR_SIZE 8u
-#define NM_FRAME_MAX (64u << 20)        /* body bytes of one frame at most */
+#define NM_FRAME_MAX (2u << 20)         /* body bytes of one frame at most */
+#define NM_INLINE_REGION_MAX (16u << 10)  /* a region up to this travels in its NM_MSG; larger ones follow
+                                           * it in NM_DATA frames of NM_CHUNK bytes */
+#define NM_CHUNK (1u << 20)
+#define NM_MSG_OOL_MAX (1ull << 30)     /* region bytes of one message at most */
 #define NM_HOST_MAX 255u
 #define NM_NAME_MAX 127u
 
@@ -24,6 +28,7 @@ enum {
         NM_ONCE_GONE = 7,       /* u64 id: the send-once proxy for the receiver's export went unused */
         NM_PING = 8,            /* nothing: the sender is alive */
         NM_CREDIT = 9,          /* u64 id, u32 n: n more messages for the sender's export id may come */
+        NM_DATA = 10,           /* the next bytes of the previous NM_MSG's large regions */
 };
 
 /* A right in a frame. */
@@ -83,4 +88,5 @@ typedef struct {
         const uint8_t *data;    /* data items: number * elem bytes */
 } NmItem;
 
-int nm_items_check(const uint8_t *items, uint32_t len, uint32_t *n_refs, uint64_t *ool_bytes);
+int nm_items_check(const uint8_t *items, uint32_t len, uint32_t *n_refs, uint64_t *ool_bytes,
+                   uint64_t *streamed);

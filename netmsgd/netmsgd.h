@@ -18,6 +18,7 @@
 #define NM_PROXY_BACKLOG 8              /* a proxy's own queue, as a local port's default */
 
 typedef struct Peer Peer;
+struct Pending;
 
 /* A right of ours a peer may name by id (it holds a proxy for it). */
 typedef struct {
@@ -70,6 +71,10 @@ struct Peer {
         Lookup *lookups;
         uint32_t n_lookups, cap_lookups;
         uint32_t next_request;
+        struct Pending *assembly;       /* a message whose large regions are still arriving */
+        uint64_t assembly_left;
+        uint32_t assembly_region;
+        uint64_t assembly_off;
 };
 
 typedef struct {

@@ -229,6 +229,9 @@ static void forward(Import *im, msg_header_t *h) {
                 return;
         }
         NmWriter w;
+        msg_ool_t big[MSG_FDS_MAX];
+        uint32_t n_big = 0;
+        uint64_t streamed_total = 0;
         nm_writer_init(&w);
         size_t f = nm_begin(&w, NM_MSG);
         nm_put_u64(&w, im->id);
@@ -256,9 +259,14 @@ static void forward(Import *im, msg_header_t *h) {
                                 msg_ool_t o;
                                 memcpy(&o, data + sizeof(o) * i, sizeof(o));
                                 nm_put_u64(&w, o.size);
-                                nm_put_bytes(&w, (const void *)(uintptr_t)o.address, (size_t)o.size);
-                                if (o.size)
-                                        vm_deallocate(task_self(), o.address, o.size);
+                                if (o.size <= NM_INLINE_REGION_MAX) {
+                                        nm_put_bytes(&w, (const void *)(uintptr_t)o.address, (size_t)o.size);
+                                        if (o.size)
+                                                vm_deallocate(task_self(), o.address, o.size);
+                                } else if (n_big < MSG_FDS_MAX) {
+                                        big[n_big++] = o;       /* streamed after the frame */
+                                }
+                                streamed_total += o.size > NM_INLINE_REGION_MAX ? o.size : 0;
                         }
                 } else {
                         nm_put_bytes(&w, data, item_bytes(&t));
@@ -272,12 +280,26 @@ static void forward(Import *im, msg_header_t *h) {
                 memcpy(w.buf + len_at, b, 4);
         }
         nm_end(&w, f);
-        if (w.len - f - NM_HDR_SIZE > NM_FRAME_MAX) {
-                nm.refused++;   /* its regions are larger than a frame: dropped (doc/netmsg.md, "Limits") */
+        if (w.len - f - NM_HDR_SIZE > NM_FRAME_MAX || streamed_total > NM_MSG_OOL_MAX) {
+                nm.refused++;   /* too much for one message across hosts (doc/netmsg.md) */
         } else {
                 peer_send(p, &w);
+                /* Large regions follow, in frames of NM_CHUNK bytes, right behind it. */
+                for (uint32_t i = 0; i < n_big; i++)
+                        for (uint64_t off = 0; off < big[i].size; off += NM_CHUNK) {
+                                uint32_t n = big[i].size - off < NM_CHUNK ? (uint32_t)(big[i].size - off) : NM_CHUNK;
+                                NmWriter d;
+                                nm_writer_init(&d);
+                                size_t df = nm_begin(&d, NM_DATA);
+                                nm_put_bytes(&d, (const uint8_t *)(uintptr_t)big[i].address + off, n);
+                                nm_end(&d, df);
+                                peer_send(p, &d);
+                                nm_writer_free(&d);
+                        }
                 nm.forwarded++;
         }
+        for (uint32_t i = 0; i < n_big; i++)
+                vm_deallocate(task_self(), big[i].address, big[i].size);
         nm_writer_free(&w);
         if (im->once) {
                 import_drop(im);        /* a send-once proxy carries one message */
@@ -367,8 +389,8 @@ static void deliver(Peer *p, const uint8_t *body, uint32_t len) {
         uint32_t items_len = nm_u32(&r);
         const uint8_t *items = nm_bytes(&r, items_len);
         uint32_t n_refs;
-        uint64_t ool;
-        if (r.bad || r.p != r.end || nm_items_check(items, items_len, &n_refs, &ool) < 0) {
+        uint64_t ool, streamed;
+        if (r.bad || r.p != r.end || nm_items_check(items, items_len, &n_refs, &ool, &streamed) < 0) {
                 peer_gone(p, "malformed NM_MSG");
                 return;
         }
@@ -435,13 +457,13 @@ static void deliver(Peer *p, const uint8_t *body, uint32_t len) {
                         t.msg_type_flags = MSG_TYPE_FLAG_DEALLOCATE;
                         for (uint32_t i = 0; i < number; i++) {
                                 uint64_t size = nm_u64(&r);
-                                const uint8_t *src = nm_bytes(&r, (size_t)size);
+                                const uint8_t *src = size <= NM_INLINE_REGION_MAX ? nm_bytes(&r, (size_t)size) : NULL;
                                 vm_address_t a = 0;
                                 if (size && vm_allocate(task_self(), &a, size, 1) != KERN_SUCCESS) {
                                         ok = false;
                                         break;
                                 }
-                                if (size)
+                                if (size && src)
                                         memcpy((void *)(uintptr_t)a, src, (size_t)size);
                                 regions[n_regions] = a;
                                 region_sizes[n_regions++] = size;
@@ -464,6 +486,22 @@ static void deliver(Peer *p, const uint8_t *body, uint32_t len) {
                        (unsigned long long)dest);
         } else {
                 Pending *pd = malloc(sizeof(*pd) + m.h.msg_size);
+                if (pd && streamed) {
+                        /* Its large regions follow in NM_DATA frames: filled in order, then sent. */
+                        pd->next = NULL;
+                        pd->peer = p;
+                        pd->export_id = dest;
+                        pd->n_regions = n_regions;
+                        memcpy(pd->regions, regions, sizeof(regions[0]) * n_regions);
+                        memcpy(pd->sizes, region_sizes, sizeof(region_sizes[0]) * n_regions);
+                        pd->size = m.h.msg_size;
+                        memcpy(pd->msg, m.b, m.h.msg_size);
+                        p->assembly = pd;
+                        p->assembly_left = streamed;
+                        p->assembly_region = 0;
+                        p->assembly_off = 0;
+                        return;
+                }
                 if (pd) {
                         pd->next = NULL;
                         pd->peer = p;
@@ -690,10 +728,53 @@ void proxy_expire_lookups(void) {
 
 /* ---- frames ---- */
 
+/* Where NM_DATA's bytes go: the large regions of the message being assembled, in order. */
+static void on_data(Peer *p, const uint8_t *body, uint32_t len) {
+        Pending *pd = p->assembly;
+        while (len && pd) {
+                uint32_t i = p->assembly_region;
+                while (i < pd->n_regions && pd->sizes[i] <= NM_INLINE_REGION_MAX)
+                        i++;
+                if (i >= pd->n_regions)
+                        break;
+                uint64_t room = pd->sizes[i] - p->assembly_off;
+                uint32_t n = len < room ? len : (uint32_t)room;
+                memcpy((uint8_t *)(uintptr_t)pd->regions[i] + p->assembly_off, body, n);
+                body += n;
+                len -= n;
+                p->assembly_left -= n;
+                p->assembly_off += n;
+                if (p->assembly_off == pd->sizes[i]) {
+                        p->assembly_region = i + 1;
+                        p->assembly_off = 0;
+                } else {
+                        p->assembly_region = i;
+                }
+        }
+        if (!pd || len) {
+                peer_gone(p, "NM_DATA that no message announced");
+                return;
+        }
+        if (p->assembly_left)
+                return;
+        p->assembly = NULL;
+        *nm.pending_tail = pd;
+        nm.pending_tail = &pd->next;
+        nm.n_pending++;
+        proxy_retry_pending();
+}
+
 void proxy_on_frame(Peer *p, uint16_t type, const uint8_t *body, uint32_t len) {
         NmReader r;
         nm_reader_init(&r, body, len);
+        if (p->assembly && type != NM_DATA) {
+                peer_gone(p, "a frame in the middle of a message's regions");
+                return;
+        }
         switch (type) {
+        case NM_DATA:
+                on_data(p, body, len);
+                return;
         case NM_MSG:
                 deliver(p, body, len);
                 return;
@@ -754,6 +835,10 @@ void proxy_on_frame(Peer *p, uint16_t type, const uint8_t *body, uint32_t len) {
 
 /* proxy_peer_gone() - the peer is gone: its proxies die, our exports to it are released. */
 void proxy_peer_gone(Peer *p) {
+        if (p->assembly) {
+                pending_free(p->assembly, true);
+                p->assembly = NULL;
+        }
         for (Pending **pp = &nm.pending; *pp;) {
                 Pending *pd = *pp;
                 if (pd->peer != p) {

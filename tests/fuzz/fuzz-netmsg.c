@@ -34,9 +34,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         uint32_t items_len = nm_u32(&r);
                         const uint8_t *items = nm_bytes(&r, items_len);
                         uint32_t refs;
-                        uint64_t ool;
-                        if (!r.bad && nm_items_check(items, items_len, &refs, &ool) == 0)
-                                assert(ool <= (uint64_t)items_len);
+                        uint64_t ool, streamed;
+                        if (!r.bad && nm_items_check(items, items_len, &refs, &ool, &streamed) == 0)
+                                assert(ool - streamed <= (uint64_t)items_len && ool <= NM_MSG_OOL_MAX);
                 } else if (type == NM_HELLO || type == NM_LOOKUP) {
                         if (type == NM_LOOKUP)
                                 nm_u32(&r);

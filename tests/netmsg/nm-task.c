@@ -10,6 +10,9 @@
  *   nm-task fd HOST NAME         a descriptor is refused: KERN_NOT_SUPPORTED
  *   nm-task watch HOST NAME      wait for the port's dead-name notification
  *   nm-task backlog HOST NAME N  N sends that do not wait to a port nobody reads
+ *   nm-task relay HOST NAME RHOST RNAME   give NAME a right to RHOST's RNAME; it calls it
+ *   nm-task nosenders HOST NAME  a right of ours held there, then dropped: no-senders here
+ *   nm-task noreply HOST NAME    the server there destroys our reply right: RCV_SERVER_DIED
  */
 
 #include <stdio.h>
@@ -56,6 +59,36 @@ static int serve(const char *name, int ready_fd) {
                         return 1;
                 if (m.h.msg_id == 999)
                         continue;       /* "backlog": never answered */
+                if (m.h.msg_id == 7) {  /* "noreply": the reply right destroyed unanswered */
+                        port_deallocate(task_self(), m.h.msg_remote_port);
+                        continue;
+                }
+                if (m.h.msg_id == 5 || m.h.msg_id == 6) {
+                        /* "relay": call the right we were given; "nosenders": drop it.  Answer the code. */
+                        port_t right, reply = m.h.msg_remote_port;
+                        memcpy(&right, m.b + sizeof(msg_header_t) + sizeof(msg_type_t), 4);
+                        int32_t code = 0;
+                        if (m.h.msg_id == 5) {
+                                union {
+                                        msg_header_t h;
+                                        uint8_t b[256];
+                                } q = { .h = { .msg_size = sizeof(msg_header_t), .msg_remote_port = right,
+                                               .msg_id = 1 } };
+                                code = msg_rpc(&q.h, RCV_TIMEOUT, sizeof(q), 0, 10000);
+                                if (code == 0 && q.h.msg_id != 101)
+                                        code = -1;
+                        }
+                        port_deallocate(task_self(), right);
+                        struct {
+                                msg_header_t h;
+                                msg_type_t t;
+                                int32_t code, pad;
+                        } a = { .h = { .msg_size = sizeof(msg_header_t) + MSG_ITEM_SIZE(4), .msg_remote_port = reply,
+                                       .msg_id = m.h.msg_id + 100, .msg_bits = MSG_BITS(MSG_TYPE_MOVE_SEND_ONCE, 0) },
+                                .t = { MSG_TYPE_INTEGER_32, 0, 1 }, .code = code };
+                        msg_send(&a.h, SEND_TIMEOUT, 5000);
+                        continue;
+                }
                 /* The same items back: rights moved as received, regions moved. */
                 uint8_t *q = m.b + sizeof(msg_header_t), *end = m.b + m.h.msg_size;
                 while (q + sizeof(msg_type_t) <= end) {
@@ -175,6 +208,52 @@ int main(int argc, char **argv) {
                 printf("dead-name (id %d) after %.0f ms; a send now: %s\n", m.h.msg_id, now_ms() - t0,
                        machipc_strerror(s));
                 return m.h.msg_id == NOTIFY_DEAD_NAME && s == SEND_INVALID_DEST ? 0 : 1;
+        }
+        if (strcmp(what, "relay") == 0 && argc == 6) {
+                port_t far = find(argv[4], argv[5]);
+                *t = (msg_type_t){ MSG_TYPE_COPY_SEND, 0, 1 };
+                memcpy(data, &far, 4);
+                m.h.msg_id = 5;
+                m.h.msg_size = sizeof(msg_header_t) + MSG_ITEM_SIZE(4);
+                msg_return_t r = msg_rpc(&m.h, RCV_TIMEOUT, sizeof(m), 0, 20000);
+                if (r != 0)
+                        return fail("msg_rpc", r);
+                int32_t code;
+                memcpy(&code, data, 4);
+                printf("relay: the server called the right it was given: %s\n", code ? machipc_strerror(code) : "ok");
+                return code == 0 ? 0 : 1;
+        }
+        if (strcmp(what, "nosenders") == 0) {
+                port_t mine, notify;
+                port_allocate(task_self(), &mine);
+                port_allocate(task_self(), &notify);
+                *t = (msg_type_t){ MSG_TYPE_MAKE_SEND, 0, 1 };
+                memcpy(data, &mine, 4);
+                m.h.msg_id = 6;
+                m.h.msg_size = sizeof(msg_header_t) + MSG_ITEM_SIZE(4);
+                msg_return_t r = msg_rpc(&m.h, RCV_TIMEOUT, sizeof(m), 0, 20000);
+                if (r != 0)
+                        return fail("msg_rpc", r);
+                /* Asked only now: the right there was made before, so the count is 1. */
+                kern_return_t kr = port_request_notification(task_self(), mine, NOTIFY_NO_SENDERS, 1, notify);
+                if (kr != 0)
+                        return fail("port_request_notification", kr);
+                double t0 = now_ms();
+                m.h.msg_size = sizeof(m);
+                m.h.msg_local_port = notify;
+                r = msg_receive(&m.h, RCV_TIMEOUT, 20000);
+                if (r != 0)
+                        return fail("waiting for no-senders", r);
+                printf("nosenders: notification %d %.0f ms after the right there was dropped\n", m.h.msg_id,
+                       now_ms() - t0);
+                return m.h.msg_id == NOTIFY_NO_SENDERS ? 0 : 1;
+        }
+        if (strcmp(what, "noreply") == 0) {
+                m.h.msg_id = 7;
+                m.h.msg_size = sizeof(msg_header_t);
+                msg_return_t r = msg_rpc(&m.h, RCV_TIMEOUT, sizeof(m), 0, 20000);
+                printf("noreply: %s\n", machipc_strerror(r));
+                return r == RCV_SERVER_DIED ? 0 : 1;
         }
         if (strcmp(what, "backlog") == 0) {
                 int n = argc > 4 ? atoi(argv[4]) : 100, ok = 0;

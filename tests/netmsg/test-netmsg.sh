@@ -81,9 +81,23 @@ case $out in "right ok"*) ok "a send right there and back arrives as the origina
 out=$(on hostC "$build/tests/netmsg/nm-task" right hostB nm-b 2>&1)
 case $out in "right ok"*) ok "the same from hostC" ;; *) bad "right C: $out" ;; esac
 
+out=$(on hostA "$build/tests/netmsg/nm-task" relay hostB nm-b hostC nm-c 2>&1)
+case $out in *"relay: the server called the right it was given: ok"*) ok "a right to hostC's port, sent from hostA to hostB, works there (B -> A -> C)" ;;
+  *) bad "relay: $out" ;; esac
+
+# 2b. Notifications cross: no-senders when the last holder there drops its right; a reply
+# right destroyed unused there gives msg_rpc RCV_SERVER_DIED here.
+out=$(on hostA "$build/tests/netmsg/nm-task" nosenders hostB nm-b 2>&1)
+case $out in "nosenders: notification 70"*) ok "no-senders crosses hosts ($out)" ;; *) bad "nosenders: $out" ;; esac
+out=$(on hostA "$build/tests/netmsg/nm-task" noreply hostB nm-b 2>&1)
+case $out in *"server died"*|*"SERVER_DIED"*|*"died"*) ok "a reply right destroyed there: msg_rpc says RCV_SERVER_DIED ($out)" ;;
+  *) bad "noreply: $out" ;; esac
+
 # 3. Out-of-line memory arrives intact, both ways.
 out=$(on hostA "$build/tests/netmsg/nm-task" ool hostB nm-b 8 2>&1)
 case $out in "ool ok"*) ok "8 MiB out of line there and back, byte for byte ($out)" ;; *) bad "ool: $out" ;; esac
+out=$(on hostC "$build/tests/netmsg/nm-task" ool hostB nm-b 96 2>&1)
+case $out in "ool ok"*) ok "96 MiB, streamed in 1 MiB frames, there and back ($out)" ;; *) bad "ool 96: $out" ;; esac
 
 # 4. Descriptors cannot cross hosts: refused with a clear code.
 out=$(on hostA "$build/tests/netmsg/nm-task" fd hostB nm-b 2>&1)

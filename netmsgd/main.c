@@ -96,6 +96,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg) {
         (void)arg;
         peer_tick();
         proxy_expire_lookups();
+        proxy_flush_credit();
 }
 
 static void on_retry(evutil_socket_t fd, short what, void *arg) {

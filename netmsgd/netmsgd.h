@@ -16,6 +16,8 @@
 #define NM_DEAD_AFTER_S 6               /* a peer silent this long is taken for dead */
 #define NM_CREDIT_INIT 16               /* messages in flight per proxy before the peer says they arrived */
 #define NM_PROXY_BACKLOG 8              /* a proxy's own queue, as a local port's default */
+#define NM_ONCE_POOL 64                 /* send-once proxies kept for reuse */
+#define NM_CREDIT_BATCH 8               /* deliveries said at once (half the credit: the sender never waits for it) */
 
 typedef struct Peer Peer;
 struct Pending;
@@ -25,6 +27,7 @@ typedef struct {
         uint64_t id;
         port_t name;            /* our send right (one user reference per export) or send-once right */
         bool once;              /* a send-once right: used once, then gone */
+        uint32_t owed;          /* delivered, not yet said (NM_CREDIT goes in batches of NM_CREDIT_BATCH) */
 } Export;
 
 /* A proxy here for a peer's export: messages to it go there. */
@@ -90,6 +93,8 @@ typedef struct {
         uint32_t n_imports, cap_imports;
         int verbose;
         uint64_t forwarded, delivered, refused;
+        port_t once_pool[NM_ONCE_POOL];
+        uint32_t n_once_pool;
         Pending *pending, **pending_tail;
         uint32_t n_pending;
         struct event *retry;
@@ -116,3 +121,4 @@ void proxy_peer_gone(Peer *p);
 void proxy_lookup_request(msg_header_t *in);
 void proxy_expire_lookups(void);
 void proxy_retry_pending(void);
+void proxy_flush_credit(void);

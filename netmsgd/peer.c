@@ -10,6 +10,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,8 +71,17 @@ static struct bufferevent *new_bev(int fd, bool accepting) {
                                               BEV_OPT_CLOSE_ON_FREE);
 }
 
+/* Frames are small and each is waited for: no Nagle delay on top of the other side's delayed ACK. */
+static void no_delay(struct bufferevent *bev) {
+        int one = 1;
+        evutil_socket_t fd = bufferevent_getfd(bev);
+        if (fd >= 0)
+                setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
 static void start(Peer *p, struct bufferevent *bev) {
         p->bev = bev;
+        no_delay(bev);
         p->last_rx = time(NULL);
         bufferevent_setcb(bev, on_read, NULL, on_event, p);
         bufferevent_enable(bev, EV_READ | EV_WRITE);
@@ -297,9 +308,10 @@ static void on_read(struct bufferevent *bev, void *arg) {
 
 static void on_event(struct bufferevent *bev, short what, void *arg) {
         Peer *p = arg;
-        (void)bev;
-        if (what & BEV_EVENT_CONNECTED)
+        if (what & BEV_EVENT_CONNECTED) {
+                no_delay(bev);  /* the socket exists now */
                 return;
+        }
         if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
                 char why[160] = "connection closed";
                 unsigned long e = nm.ssl ? bufferevent_get_openssl_error(p->bev) : 0;

@@ -61,7 +61,12 @@ static uint64_t export_right(Peer *p, port_t name, bool once) {
         e->id = p->next_export++;
         e->name = name;
         e->once = once;
-        port_request_notification(task_self(), name, NOTIFY_DEAD_NAME, 0, nm.notify);
+        e->owed = 0;
+        /* A send right's port may die while the peer holds its proxy: it is told (NM_DEAD).  A
+         * send-once right is used at most once; if its port died, the delivery fails and the
+         * right goes then. */
+        if (!once)
+                port_request_notification(task_self(), name, NOTIFY_DEAD_NAME, 0, nm.notify);
         return e->id;
 }
 
@@ -81,8 +86,21 @@ static Import *import_find(Peer *p, uint64_t id) {
         return NULL;
 }
 
-/* Destroy a proxy: its receive right goes, so its senders hold dead names (and are told). */
+/*
+ * Destroy a proxy: its receive right goes, so its senders hold dead names (and are told).
+ * A send-once proxy that carried its message (or whose right came back unused) has no right
+ * left anywhere: it is kept for the next one, which saves four broker calls per RPC.
+ */
 static void import_drop(Import *im) {
+        if (im->once && nm.n_once_pool < NM_ONCE_POOL)
+                nm.once_pool[nm.n_once_pool++] = im->proxy;
+        else
+                port_deallocate(task_self(), im->proxy);
+        *im = nm.imports[--nm.n_imports];
+}
+
+/* import_drop_dead() - the same for a proxy whose port is gone: its holders must see a dead name. */
+static void import_drop_dead(Import *im) {
         port_deallocate(task_self(), im->proxy);
         *im = nm.imports[--nm.n_imports];
 }
@@ -97,12 +115,16 @@ static Import *import_new(Peer *p, uint64_t id, bool once) {
                 nm.cap_imports = cap;
         }
         port_t proxy;
-        if (port_allocate(task_self(), &proxy) != KERN_SUCCESS)
-                return NULL;
-        port_set_backlog(task_self(), proxy, NM_PROXY_BACKLOG);
-        if (port_set_add(task_self(), nm.set, proxy) != KERN_SUCCESS) {
-                port_deallocate(task_self(), proxy);
-                return NULL;
+        if (once && nm.n_once_pool) {
+                proxy = nm.once_pool[--nm.n_once_pool];
+        } else {
+                if (port_allocate(task_self(), &proxy) != KERN_SUCCESS)
+                        return NULL;
+                port_set_backlog(task_self(), proxy, NM_PROXY_BACKLOG);
+                if (port_set_add(task_self(), nm.set, proxy) != KERN_SUCCESS) {
+                        port_deallocate(task_self(), proxy);
+                        return NULL;
+                }
         }
         /* A send proxy with no senders left releases the export; a send-once proxy's unused
          * right comes back to it by itself (NOTIFY_SEND_ONCE). */
@@ -540,6 +562,18 @@ static void give_credit(Peer *p, uint64_t id, uint32_t n) {
         nm_writer_free(&w);
 }
 
+/* proxy_flush_credit() - once a second: deliveries not yet said, said. */
+void proxy_flush_credit(void) {
+        for (uint32_t k = 0; k < nm.n_peers; k++) {
+                Peer *p = nm.peers[k];
+                for (uint32_t i = 0; i < p->n_exports && !p->dead; i++)
+                        if (p->exports[i].owed) {
+                                give_credit(p, p->exports[i].id, p->exports[i].owed);
+                                p->exports[i].owed = 0;
+                        }
+        }
+}
+
 static void pending_free(Pending *pd, bool give_back) {
         if (give_back) {
                 for (uint32_t i = 0; i < pd->n_regions; i++)
@@ -583,8 +617,11 @@ void proxy_retry_pending(void) {
                 nm.n_pending--;
                 if (r == 0) {
                         nm.delivered++;
-                        if (!pd->peer->dead)
-                                give_credit(pd->peer, pd->export_id, 1);
+                        Export *e = pd->peer->dead ? NULL : export_find(pd->peer, pd->export_id);
+                        if (e && ++e->owed >= NM_CREDIT_BATCH) {
+                                give_credit(pd->peer, pd->export_id, e->owed);
+                                e->owed = 0;
+                        }
                         pending_free(pd, false);
                 } else {
                         nm_log("peer %s: a message for export %llu could not be delivered: %s", pd->peer->host,
@@ -824,7 +861,7 @@ void proxy_on_frame(Peer *p, uint16_t type, const uint8_t *body, uint32_t len) {
                 }
                 Import *im = import_find(p, id);
                 if (im)
-                        import_drop(im);
+                        import_drop_dead(im);
                 return;
         }
         default:
@@ -853,7 +890,7 @@ void proxy_peer_gone(Peer *p) {
         }
         for (uint32_t i = 0; i < nm.n_imports;)
                 if (nm.imports[i].peer == p)
-                        import_drop(&nm.imports[i]);
+                        import_drop_dead(&nm.imports[i]);
                 else
                         i++;
         while (p->n_exports)

@@ -22,7 +22,7 @@
  * Then the ratios the targets are stated in (doc/performance.md).
  *
  * Each section is a file of its own (rpc.c, floors.c, dbus.c, oneway.c,
- * ool.c, scale.c, textbook.c, loop.c, mig.c, monitor.c, hostile.c); common.c has what
+ * ool.c, scale.c, textbook.c, loop.c, mig.c, monitor.c, net.c, hostile.c); common.c has what
  * they share.
  *
  * Processes are forked; each child that uses libmachipc is a task of its own.
@@ -77,6 +77,8 @@ static void report(void) {
                 { "one-way 4 senders / relay stream", ratio("oneway_64B_4senders", "relay_stream_64B_4senders", VALUE), 0.7, false },
                 { "event-loop server RPC / blocking server RPC", ratio("rpc_64B_loop_server", "rpc_64B_blocking_server", MEDIAN), 1.1, true },
                 { "generated-stub RPC / hand-packed RPC", ratio("rpc_64B_generated_stubs", "rpc_64B_hand_packed", MEDIAN), 1.05, true },
+                { "RPC to another host (TLS, loopback) / local RPC", ratio("net_rpc_64B_other_host", "net_rpc_64B_local", MEDIAN), 3.0, true },
+                { "256 MiB out of line to another host / raw TLS", ratio("net_ool_256MiB_other_host", "tls_raw_256MiB", VALUE), 0.5, false },
                 { "RPC beside a stalled monitor / none", ratio("rpc_64B_stalled_monitor", "rpc_64B_no_monitor", MEDIAN), 1.1, true },
                 { "RPC beside a reading monitor / none", ratio("rpc_64B_reading_monitor", "rpc_64B_no_monitor", MEDIAN), 2.0, true },
                 { "ool move 1 GiB handoff / memcpy 1 GiB", ratio("ool_move_1GiB_handoff", "memcpy_1GiB", MEDIAN), 0.02, true },
@@ -198,7 +200,7 @@ static void usage(void) {
                "                  one built beside this program, else the installed one beside\n"
                "                  it in sbindir, else machipcd on $PATH)\n"
                "  --only LIST     comma-separated sections: rpc,floors,dbus,oneway,ool,scale,textbook,\n"
-               "                  loop,mig,monitor,hostile\n");
+               "                  loop,mig,monitor,net,hostile\n");
 }
 
 static bool want(const char *only, const char *section) {
@@ -296,6 +298,10 @@ int main(int argc, char **argv) {
                 bench_mig();
         if (want(only, "monitor"))
                 bench_monitor();
+#ifdef HAVE_NET
+        if (want(only, "net"))
+                bench_net();
+#endif
         if (want(only, "hostile"))
                 bench_hostile();
         stop_broker();

@@ -110,3 +110,4 @@ void bench_hostile(void);
 void bench_loop(void);
 void bench_mig(void);
 void bench_monitor(void);
+void bench_net(void);

@@ -900,3 +900,31 @@ void proxy_peer_gone(Peer *p) {
                 p->n_lookups--;
         }
 }
+
+/* The listing machipcctl proxies shows: peers, then proxies, as many whole lines as fit. */
+kern_return_t do_netmsg_list(mach_port_t server, int start, char *listing, mach_msg_type_number_t *count, int *next) {
+        (void)server;
+        size_t max = *count, len = 0;
+        uint32_t total = nm.n_peers + nm.n_imports, i = start > 0 ? (uint32_t)start : 0;
+        for (; i < total; i++) {
+                char line[NM_HOST_MAX * 2 + 96];
+                int n;
+                if (i < nm.n_peers) {
+                        Peer *p = nm.peers[i];
+                        n = snprintf(line, sizeof(line), "peer %s %s %d %u\n", p->host[0] ? p->host : "-",
+                                     p->identity[0] ? p->identity : "-", p->ready && !p->dead, p->n_exports);
+                } else {
+                        Import *im = &nm.imports[i - nm.n_peers];
+                        n = snprintf(line, sizeof(line), "proxy %u %s %llu %s %d %d\n", (unsigned)im->proxy,
+                                     im->peer->host, (unsigned long long)im->id, im->once ? "send-once" : "send",
+                                     im->credit, im->paused);
+                }
+                if (n < 0 || len + (size_t)n > max)
+                        break;
+                memcpy(listing + len, line, (size_t)n);
+                len += (size_t)n;
+        }
+        *count = (mach_msg_type_number_t)len;
+        *next = i < total ? (int)i : 0;
+        return KERN_SUCCESS;
+}

@@ -66,5 +66,6 @@ void json_string(FILE *f, const char *s);
 
 int cmd_status(const char *what, const CtlOptions *o);
 int cmd_names(const CtlOptions *o);
+int cmd_proxies(const CtlOptions *o);
 int cmd_call(int argc, char **argv, const CtlOptions *o);
 int cmd_monitor(int argc, char **argv, const CtlOptions *o);

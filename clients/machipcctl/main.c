@@ -22,6 +22,8 @@ static void usage(FILE *f) {
                    "  stats | tasks | ports | rights\n"
                    "                     one table of the status\n"
                    "  names              the names the name server holds, the port and task behind each\n"
+                   "  proxies            this host's machipc-netmsgd: the other hosts, and the proxy\n"
+                   "                     ports here for their ports\n"
                    "  call NAME ID [ITEM...]\n"
                    "                     send one request (msg_id ID; items i32:N, i64:N, str:TEXT,\n"
                    "                     bytes:@FILE) to the service NAME and print its reply\n"
@@ -77,8 +79,10 @@ int main(int argc, char **argv) {
         bool table = false;
         for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
                 table |= strcmp(what, tables[i]) == 0;
-        bool known = table || !strcmp(what, "names") || !strcmp(what, "call") || !strcmp(what, "monitor");
-        if (!known || (table && optind + 1 < argc) || (!strcmp(what, "names") && optind + 1 < argc)) {
+        bool known = table || !strcmp(what, "names") || !strcmp(what, "proxies") || !strcmp(what, "call") ||
+                     !strcmp(what, "monitor");
+        if (!known || (table && optind + 1 < argc) ||
+            ((!strcmp(what, "names") || !strcmp(what, "proxies")) && optind + 1 < argc)) {
                 fprintf(stderr, "machipcctl: %s: %s\n", known ? "unexpected argument" : "unknown command",
                         known ? argv[optind + 1] : what);
                 usage(stderr);
@@ -90,6 +94,8 @@ int main(int argc, char **argv) {
                 return cmd_status(what, &o);
         if (!strcmp(what, "names"))
                 return cmd_names(&o);
+        if (!strcmp(what, "proxies"))
+                return cmd_proxies(&o);
         if (!strcmp(what, "call"))
                 return cmd_call(argc - optind, argv + optind, &o);
         return cmd_monitor(argc - optind, argv + optind, &o);

@@ -58,6 +58,7 @@ expect() {
 
 expect "machipcctl " names
 expect "machipcctl " monitor
+expect "machipcctl pro" proxies
 expect "machipcctl mo" monitor
 expect "machipcctl --" --json
 expect "machipcctl call " completed-service

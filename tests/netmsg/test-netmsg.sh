@@ -75,6 +75,21 @@ case $out in *"host not found"*) ok "an unknown host: NETNAME_HOST_NOT_FOUND" ;;
 out=$(on hostA "$build/clients/echo/machipc-echo" -w 0 -H hostB -n nothing echo x 2>&1)
 case $out in *"not checked in"*) ok "an unknown name there: NETNAME_NOT_CHECKED_IN" ;; *) bad "unknown name: $out" ;; esac
 
+# machipcctl shows the peers and the proxy ports here, and where they lead (a task holds one).
+on hostA "$build/tests/netmsg/nm-task" watch hostB nm-b >"$work/holder.out" 2>&1 &
+holder=$!
+while ! grep -q watching "$work/holder.out"; do kill -0 $holder 2>/dev/null || break; read -r -t 0.05 <> <(:) || true; done
+out=$(on hostA "$build/clients/machipcctl/machipcctl" proxies 2>&1)
+if echo "$out" | grep -qE '^hostB +hostB +yes' && echo "$out" | grep -qE '^[0-9]+ +hostB +[0-9]+ +send '; then
+  ok "machipcctl proxies on hostA: hostB up (its certificate), a proxy port leading to hostB"
+else
+  bad "machipcctl proxies: $out"
+fi
+out=$(on hostA "$build/clients/machipcctl/machipcctl" --json proxies 2>&1)
+case $out in *'"host": "hostB", "certificate": "hostB", "up": true'*'"proxies": [{"port": '*) ok "and as JSON" ;;
+  *) bad "proxies --json: $out" ;; esac
+kill "$holder"; wait "$holder" 2>/dev/null
+
 # 2. Rights travel: a send right of ours goes to hostB and comes back as itself, not a proxy.
 out=$(on hostA "$build/tests/netmsg/nm-task" right hostB nm-b 2>&1)
 case $out in "right ok"*) ok "a send right there and back arrives as the original ($out)" ;; *) bad "right: $out" ;; esac

@@ -19,6 +19,7 @@ start_ready() {
   local fifo=$work/ready.$RANDOM line=""
   mkfifo "$fifo"
   "$@" --ready-fd 3 3>"$fifo" &
+  started=$!
   read -r -t 10 line <"$fifo" || true
   rm -f "$fifo"
   [ "$line" = "READY=1" ] || { echo "$1 did not become ready"; exit 1; }
@@ -26,6 +27,7 @@ start_ready() {
 start_ready "$build/kernel/machipcd" -q
 start_ready "$build/servers/nameserver/machipc-nameserver"
 start_ready "$build/servers/echo/machipc-echo-server" -n completed-service
+echo_pid=$started
 
 set +eu
 compopt() { :; }   # outside a real completion, compopt has nothing to set
@@ -65,7 +67,7 @@ expect "machipcctl call " completed-service
 expect "machipcctl call completed-s" completed-service
 expect "machipcctl call completed-service 500 st" str:
 expect "machipcctl monitor --" --task
-expect "machipcctl monitor --task " "$(pgrep -f machipc-echo-server | head -n1)"
+expect "machipcctl monitor --task " "$echo_pid"
 expect "machipcd --log-level " debug
 expect "machipcd --" --allow-group
 expect "machipcd --limit task.n" task.names=

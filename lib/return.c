@@ -17,7 +17,7 @@ static const struct {
         { KERN_INVALID_ARGUMENT, "invalid argument" },
         { KERN_FAILURE, "failure" },
         { KERN_NO_ACCESS, "not allowed to this user" },
-        { KERN_NOT_SUPPORTED, "cannot cross hosts (descriptors, receive rights)" },
+        { KERN_NOT_SUPPORTED, "not supported: descriptors cannot cross hosts" },
         { KERN_RESOURCE_SHORTAGE, "resource shortage" },
         { KERN_ALREADY_IN_SET, "port already in a set" },
         { KERN_NOT_IN_SET, "port not in a set" },

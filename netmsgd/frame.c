@@ -74,7 +74,8 @@ NmRef nm_ref(NmReader *r) {
         ref.kind = nm_u8(r);
         ref.side = nm_u8(r);
         ref.id = nm_u64(r);
-        if (ref.kind > NM_REF_DEAD || ref.side > NM_SIDE_RECEIVER)
+        if (ref.kind > NM_REF_RECEIVE || ref.side > NM_SIDE_RECEIVER ||
+            (ref.kind == NM_REF_RECEIVE && (ref.side != NM_SIDE_SENDER || !(ref.id & NM_MIGRATED))))
                 r->bad = true;
         return ref;
 }

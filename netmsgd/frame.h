@@ -32,7 +32,8 @@ enum {
 };
 
 /* A right in a frame. */
-enum { NM_REF_NULL = 0, NM_REF_SEND = 1, NM_REF_SEND_ONCE = 2, NM_REF_DEAD = 3 };
+enum { NM_REF_NULL = 0, NM_REF_SEND = 1, NM_REF_SEND_ONCE = 2, NM_REF_DEAD = 3, NM_REF_RECEIVE = 4 };
+#define NM_MIGRATED (1ull << 63)        /* ids of ports that moved here: chosen by the host they left */
 enum { NM_SIDE_SENDER = 0, NM_SIDE_RECEIVER = 1 };     /* whose export the id is */
 #define NM_REF_SIZE 10u
 

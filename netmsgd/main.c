@@ -228,6 +228,8 @@ int main(int argc, char **argv) {
         if (kr == KERN_SUCCESS)
                 kr = port_allocate(task_self(), &nm.notify);
         if (kr == KERN_SUCCESS)
+                kr = port_allocate(task_self(), &nm.loop);
+        if (kr == KERN_SUCCESS)
                 kr = port_set_allocate(task_self(), &nm.set);
         if (kr == KERN_SUCCESS)
                 kr = port_set_add(task_self(), nm.set, nm.service);

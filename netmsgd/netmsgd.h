@@ -93,6 +93,8 @@ typedef struct {
         uint32_t n_imports, cap_imports;
         int verbose;
         uint64_t forwarded, delivered, refused;
+        port_t loop;                    /* a port of our own to make send rights with */
+        uint64_t next_migration;
         port_t once_pool[NM_ONCE_POOL];
         uint32_t n_once_pool;
         Pending *pending, **pending_tail;

@@ -37,6 +37,18 @@ static void export_drop(Peer *p, Export *e, bool release) {
         *e = p->exports[--p->n_exports];
 }
 
+static Export *export_slot(Peer *p) {
+        if (p->n_exports == p->cap_exports) {
+                uint32_t cap = p->cap_exports ? 2 * p->cap_exports : 16;
+                Export *v = realloc(p->exports, cap * sizeof(*v));
+                if (!v)
+                        return NULL;
+                p->exports = v;
+                p->cap_exports = cap;
+        }
+        return &p->exports[p->n_exports++];
+}
+
 /*
  * Export @name (a right we were just given, of @once kind) to @p: its id.
  * A send right already exported keeps its id, and the reference just given
@@ -49,15 +61,9 @@ static uint64_t export_right(Peer *p, port_t name, bool once) {
                                 port_deallocate(task_self(), name);
                                 return p->exports[i].id;
                         }
-        if (p->n_exports == p->cap_exports) {
-                uint32_t cap = p->cap_exports ? 2 * p->cap_exports : 16;
-                Export *v = realloc(p->exports, cap * sizeof(*v));
-                if (!v)
-                        return 0;
-                p->exports = v;
-                p->cap_exports = cap;
-        }
-        Export *e = &p->exports[p->n_exports++];
+        Export *e = export_slot(p);
+        if (!e)
+                return 0;
         e->id = p->next_export++;
         e->name = name;
         e->once = once;
@@ -135,6 +141,66 @@ static Import *import_new(Peer *p, uint64_t id, bool once) {
         return im;
 }
 
+/* A send right of our own to the port whose receive right @name we hold (the same name). */
+static bool make_send(port_t name) {
+        struct {
+                msg_header_t h;
+                msg_type_t t;
+                port_t right;
+                uint32_t pad;
+        } m = { .h = { .msg_size = sizeof(m), .msg_remote_port = nm.loop },
+                .t = { MSG_TYPE_MAKE_SEND, 0, 1 }, .right = name };
+        if (msg_send(&m.h, SEND_TIMEOUT, 0) != 0)
+                return false;
+        m.h.msg_size = sizeof(m);
+        m.h.msg_local_port = nm.loop;
+        return msg_receive(&m.h, RCV_TIMEOUT, 0) == 0 && m.right == name;
+}
+
+/*
+ * A receive right that came here for a task of @p's host: the port moves
+ * there.  A new port there takes its place (id chosen here, NM_MIGRATED);
+ * ours stays, as a proxy for it: what is queued in it now and what its
+ * senders here send later is forwarded there, in order, behind this message.
+ */
+static NmRef migrate_out(Peer *p, port_t port) {
+        if (nm.n_imports == nm.cap_imports) {
+                uint32_t cap = nm.cap_imports ? 2 * nm.cap_imports : 16;
+                Import *v = realloc(nm.imports, cap * sizeof(*v));
+                if (!v) {
+                        port_deallocate(task_self(), port);
+                        return (NmRef){ NM_REF_DEAD, 0, 0 };
+                }
+                nm.imports = v;
+                nm.cap_imports = cap;
+        }
+        uint64_t id = NM_MIGRATED | ++nm.next_migration;
+        port_set_backlog(task_self(), port, NM_PROXY_BACKLOG);
+        if (port_set_add(task_self(), nm.set, port) != KERN_SUCCESS) {
+                port_deallocate(task_self(), port);
+                return (NmRef){ NM_REF_DEAD, 0, 0 };
+        }
+        port_request_notification(task_self(), port, NOTIFY_NO_SENDERS, 1, port);
+        nm.imports[nm.n_imports++] = (Import){ p, id, port, false, NM_CREDIT_INIT, false };
+        return (NmRef){ NM_REF_RECEIVE, NM_SIDE_SENDER, id };
+}
+
+/* A port moving here: a new one, its receive right for the message, a send right kept as @p's export @id. */
+static bool migrate_in(Peer *p, uint64_t id, port_t *name) {
+        port_t port;
+        Export *e;
+        if (port_allocate(task_self(), &port) != KERN_SUCCESS)
+                return false;
+        if (!make_send(port) || !(e = export_slot(p))) {
+                port_deallocate(task_self(), port);
+                return false;
+        }
+        *e = (Export){ id, port, false, 0 };
+        port_request_notification(task_self(), port, NOTIFY_DEAD_NAME, 0, nm.notify);
+        *name = port;
+        return true;
+}
+
 /*
  * The local name and disposition for a right a frame from @p names.
  * Return: false if it names nothing we can give (then *name is PORT_DEAD).
@@ -147,6 +213,13 @@ static bool import_ref(Peer *p, NmRef ref, port_t *name, uint16_t *disp) {
         if (ref.kind == NM_REF_DEAD) {
                 *name = PORT_DEAD;
                 return true;
+        }
+        if (ref.kind == NM_REF_RECEIVE) {
+                *disp = MSG_TYPE_MOVE_RECEIVE;
+                if (migrate_in(p, ref.id, name))
+                        return true;
+                *name = PORT_NULL;
+                return false;
         }
         bool once = ref.kind == NM_REF_SEND_ONCE;
         if (ref.side == NM_SIDE_RECEIVER) {
@@ -181,6 +254,8 @@ static NmRef ref_for(Peer *p, port_t name, uint16_t kind) {
                 return (NmRef){ NM_REF_NULL, 0, 0 };
         if (name == PORT_DEAD)
                 return (NmRef){ NM_REF_DEAD, 0, 0 };
+        if (kind == MSG_TYPE_PORT_RECEIVE)
+                return migrate_out(p, name);
         bool once = kind == MSG_TYPE_PORT_SEND_ONCE;
         Import *im = once ? NULL : import_by_proxy(name);
         if (im && im->peer == p && !im->once) {
@@ -220,13 +295,13 @@ static uint32_t item_bytes(const msg_type_t *t) {
         return t->msg_type_number * nm_elem_size(t->msg_type_name);
 }
 
-/* Does the message carry something that cannot cross hosts (descriptors, receive rights)? */
+/* Does the message carry something that cannot cross hosts (descriptors)? */
 static bool cannot_travel(const msg_header_t *h) {
         const uint8_t *p = (const uint8_t *)h + sizeof(*h), *end = (const uint8_t *)h + h->msg_size;
         while (p + sizeof(msg_type_t) <= end) {
                 msg_type_t t;
                 memcpy(&t, p, sizeof(t));
-                if (t.msg_type_name == MSG_TYPE_FD || t.msg_type_name == MSG_TYPE_PORT_RECEIVE ||
+                if (t.msg_type_name == MSG_TYPE_FD ||
                     (!nm_is_port_type(t.msg_type_name) && t.msg_type_name != MSG_TYPE_MEMORY &&
                      !nm_elem_size(t.msg_type_name)))
                         return true;
@@ -238,7 +313,7 @@ static bool cannot_travel(const msg_header_t *h) {
 static void forward(Import *im, msg_header_t *h) {
         Peer *p = im->peer;
         if (cannot_travel(h)) {
-                /* Descriptors and receive rights stay on their host: refused, the sender told. */
+                /* Descriptors stay on their host: refused, the sender told. */
                 nm.refused++;
                 port_t reply = h->msg_remote_port;
                 uint32_t kind = MSG_BITS_REMOTE(h->msg_bits);

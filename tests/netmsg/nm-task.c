@@ -13,6 +13,8 @@
  *   nm-task relay HOST NAME RHOST RNAME   give NAME a right to RHOST's RNAME; it calls it
  *   nm-task nosenders HOST NAME  a right of ours held there, then dropped: no-senders here
  *   nm-task noreply HOST NAME    the server there destroys our reply right: RCV_SERVER_DIED
+ *   nm-task movereceive HOST NAME a port of ours, 3 messages queued, moved there; 2 more sent
+ *                                after the move; the server there must read 1..5 in order
  */
 
 #include <stdio.h>
@@ -61,6 +63,34 @@ static int serve(const char *name, int ready_fd) {
                         continue;       /* "backlog": never answered */
                 if (m.h.msg_id == 7) {  /* "noreply": the reply right destroyed unanswered */
                         port_deallocate(task_self(), m.h.msg_remote_port);
+                        continue;
+                }
+                if (m.h.msg_id == 8) {  /* "movereceive": read 1..5 from the port we were given */
+                        port_t moved, reply = m.h.msg_remote_port;
+                        memcpy(&moved, m.b + sizeof(msg_header_t) + sizeof(msg_type_t), 4);
+                        int32_t code = 0;
+                        for (int32_t want = 1; want <= 5 && code == 0; want++) {
+                                struct {
+                                        msg_header_t h;
+                                        msg_type_t t;
+                                        int32_t v, pad;
+                                } q = { .h = { .msg_size = sizeof(q), .msg_local_port = moved } };
+                                msg_return_t r = msg_receive(&q.h, RCV_TIMEOUT, 10000);
+                                code = r ? (int32_t)r : q.v == want ? 0 : 1000 + q.v;
+                        }
+                        port_type_t type = 0;
+                        port_type(task_self(), moved, &type);
+                        if (code == 0 && !(type & PORT_TYPE_RECEIVE))
+                                code = -2;
+                        struct {
+                                msg_header_t h;
+                                msg_type_t t;
+                                int32_t code, pad;
+                        } a = { .h = { .msg_size = sizeof(msg_header_t) + MSG_ITEM_SIZE(4), .msg_remote_port = reply,
+                                       .msg_id = 108, .msg_bits = MSG_BITS(MSG_TYPE_MOVE_SEND_ONCE, 0) },
+                                .t = { MSG_TYPE_INTEGER_32, 0, 1 }, .code = code };
+                        msg_send(&a.h, SEND_TIMEOUT, 5000);
+                        port_deallocate(task_self(), moved);
                         continue;
                 }
                 if (m.h.msg_id == 5 || m.h.msg_id == 6) {
@@ -247,6 +277,67 @@ int main(int argc, char **argv) {
                 printf("nosenders: notification %d %.0f ms after the right there was dropped\n", m.h.msg_id,
                        now_ms() - t0);
                 return m.h.msg_id == NOTIFY_NO_SENDERS ? 0 : 1;
+        }
+        if (strcmp(what, "movereceive") == 0) {
+                port_t mine;
+                port_allocate(task_self(), &mine);
+                port_set_backlog(task_self(), mine, 16);
+                /* A send right of our own too, to send after the move: a message to the port carrying
+                 * one made from the receive right, taken back. */
+                struct {
+                        msg_header_t h;
+                        msg_type_t t;
+                        int32_t v, pad;
+                } q = { .h = { .msg_size = sizeof(q), .msg_remote_port = mine }, .t = { MSG_TYPE_INTEGER_32, 0, 1 } };
+                struct {
+                        msg_header_t h;
+                        msg_type_t t;
+                        port_t r;
+                        uint32_t pad;
+                } s = { .h = { .msg_size = sizeof(s), .msg_remote_port = mine }, .t = { MSG_TYPE_MAKE_SEND, 0, 1 }, .r = mine };
+                msg_send(&s.h, 0, 0);
+                s.h.msg_size = sizeof(s);
+                s.h.msg_local_port = mine;
+                msg_receive(&s.h, 0, 0);
+                for (int32_t v = 1; v <= 3; v++) {
+                        q.h.msg_size = sizeof(q);
+                        q.h.msg_remote_port = mine;
+                        q.v = v;
+                        msg_send(&q.h, 0, 0);
+                }
+                port_t rp;
+                port_allocate(task_self(), &rp);
+                *t = (msg_type_t){ MSG_TYPE_MOVE_RECEIVE, 0, 1 };
+                memcpy(data, &mine, 4);
+                m.h.msg_id = 8;
+                m.h.msg_size = sizeof(msg_header_t) + MSG_ITEM_SIZE(4);
+                m.h.msg_local_port = rp;
+                m.h.msg_bits = MSG_BITS(MSG_TYPE_COPY_SEND, MSG_TYPE_MAKE_SEND_ONCE);
+                msg_return_t r = msg_send(&m.h, 0, 0);
+                if (r != 0)
+                        return fail("moving the receive right", r);
+                /* Sent after the move, with the send right we kept: they follow the port. */
+                for (int32_t v = 4; v <= 5; v++) {
+                        q.h.msg_size = sizeof(q);
+                        q.h.msg_remote_port = mine;
+                        q.h.msg_bits = MSG_BITS(MSG_TYPE_COPY_SEND, 0);
+                        q.h.msg_local_port = PORT_NULL;
+                        q.v = v;
+                        if ((r = msg_send(&q.h, SEND_TIMEOUT, 10000)) != 0)
+                                return fail("sending after the move", r);
+                }
+                m.h.msg_size = sizeof(m);
+                m.h.msg_local_port = rp;
+                if ((r = msg_receive(&m.h, RCV_TIMEOUT, 30000)) != 0)
+                        return fail("the answer", r);
+                int32_t code;
+                memcpy(&code, data, 4);
+                port_type_t type = 0;
+                port_type(task_self(), mine, &type);
+                printf("movereceive: %s; here the name is now a %s\n",
+                       code == 0 ? "read 1..5 in order there" : code < 1000 ? machipc_strerror(code) : "out of order",
+                       type & PORT_TYPE_RECEIVE ? "receive right (WRONG)" : "send right");
+                return code == 0 && !(type & PORT_TYPE_RECEIVE) ? 0 : 1;
         }
         if (strcmp(what, "noreply") == 0) {
                 m.h.msg_id = 7;

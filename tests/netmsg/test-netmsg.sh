@@ -108,6 +108,14 @@ out=$(on hostA "$build/tests/netmsg/nm-task" noreply hostB nm-b 2>&1)
 case $out in *"server died"*|*"SERVER_DIED"*|*"died"*) ok "a reply right destroyed there: msg_rpc says RCV_SERVER_DIED ($out)" ;;
   *) bad "noreply: $out" ;; esac
 
+# 2c. A receive right moves to a task on another host: the port moves, its queued messages and
+# what is sent to it afterwards with the rights kept here follow, in order.
+out=$(on hostA "$build/tests/netmsg/nm-task" movereceive hostB nm-b 2>&1)
+case $out in "movereceive: read 1..5 in order there"*) ok "a receive right moved A->B: 3 queued + 2 sent after, read there in order" ;;
+  *) bad "movereceive: $out" ;; esac
+out=$(on hostC "$build/tests/netmsg/nm-task" movereceive hostB nm-b 2>&1)
+case $out in "movereceive: read 1..5 in order there"*) ok "and from hostC" ;; *) bad "movereceive C: $out" ;; esac
+
 # 3. Out-of-line memory arrives intact, both ways.
 out=$(on hostA "$build/tests/netmsg/nm-task" ool hostB nm-b 8 2>&1)
 case $out in "ool ok"*) ok "8 MiB out of line there and back, byte for byte ($out)" ;; *) bad "ool: $out" ;; esac

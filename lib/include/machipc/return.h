@@ -35,7 +35,7 @@ extern "C" {
 #define KERN_INVALID_CAPABILITY 20
 #define KERN_RIGHT_EXISTS 21
 #define KERN_TERMINATED 37              /* the semaphore was destroyed (XNU's value) */
-#define KERN_NOT_SUPPORTED 46           /* descriptors and receive rights cannot cross hosts (XNU's value) */
+#define KERN_NOT_SUPPORTED 46           /* descriptors cannot cross hosts (XNU's value) */
 #define KERN_OPERATION_TIMED_OUT 49     /* semaphore_timedwait() ran out (XNU's value) */
 
 #define SEND_INVALID_DATA 0x10000002

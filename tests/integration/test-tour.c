@@ -113,7 +113,7 @@ START_TEST(test_classic) {
 END_TEST
 
 START_TEST(test_network) {
-        step("network", (const char *const[]){ "today, a name on another host is refused clearly", NULL });
+        step("network", (const char *const[]){ "a name on a host that cannot be reached is refused clearly", NULL });
 }
 END_TEST
 

@@ -182,11 +182,18 @@ int main(int argc, char **argv) {
                 close(ready_fd);
         }
         /* The library's name keeper (it checks our names in again if the name server restarts)
-         * makes one request of its own, a wait in the broker, when it starts: count from when it
-         * waits, so that what we count is the loop's. */
-        for (int i = 0; i < 2000 && tool_task_stat(getpid(), "calls") < 1; i++)
+         * makes requests of its own when it starts (its reply port, then a wait in the broker):
+         * count from when it waits and our count holds still, so that what we count is the loop's. */
+        long long before = -1;
+        for (int i = 0; i < 2000; i++) {
+                long long calls = tool_task_stat(getpid(), "calls");
+                long long now = tool_task_stat(getpid(), "requests");
+                bool still = before >= 0 && now == before + 2;  /* our own two info calls only */
+                before = now;
+                if (calls >= 1 && still)
+                        break;
                 usleep(1000);
-        long long before = tool_task_stat(getpid(), "requests");
+        }
         event_base_dispatch(d.base);
         long long after = tool_task_stat(getpid(), "requests");
         printf("loop-demo: served %lu requests (%s %lu, %s %lu) in %lu wake-ups and %lu ticks; "

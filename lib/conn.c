@@ -101,6 +101,7 @@ static void conn_atfork_child(void) {
         conn_reset_locked();
         async_atfork_child();
         msg_atfork_child();
+        netname_atfork_child();
         netname_keep_atfork_child();
 }
 

@@ -82,6 +82,7 @@ void netname_keep_add(port_t server, const char *name, port_t signature, port_t 
 void netname_keep_drop(const char *name);
 void netname_keep_reset(void);
 void netname_keep_atfork_child(void);
+void netname_atfork_child(void);
 
 void msg_set_sender(const WireMsgReply *rep);
 void msg_atfork_child(void);

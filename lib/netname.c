@@ -39,6 +39,13 @@ static port_t ns_server(bool refresh) {
         return r;
 }
 
+/* netname_atfork_child() - the child of fork() is a new task: no cached name server, a fresh lock. */
+void netname_atfork_child(void) {
+        pthread_mutex_init(&ns_lock, NULL);
+        ns_cached = PORT_NULL;
+        ns_cached_gen = 0;
+}
+
 /* netname_server_changed() - a new name server registered: @server is a send right to it. */
 void netname_server_changed(port_t server) {
         pthread_mutex_lock(&ns_lock);

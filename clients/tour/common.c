@@ -95,10 +95,26 @@ static void name_of(pid_t pid, const char *what, char *buf, size_t size) {
         snprintf(buf, size, "tour-%d-%s", (int)pid, what);
 }
 
+/*
+ * The name server's port, given explicitly: names the tour checks in need not outlive a restart
+ * of the name server, so the library keeps no thread for them (the tour forks a lot).
+ */
+static port_t name_server(void) {
+        static port_t ns;
+        static pid_t for_pid;
+        if (!ns || for_pid != getpid()) {
+                ns = PORT_NULL;
+                task_get_bootstrap_port(task_self(), &ns);
+                for_pid = getpid();
+        }
+        return ns;
+}
+
 void publish(port_t port, const char *what) {
         char name[NETNAME_MAX];
         name_of(getpid(), what, name, sizeof(name));
-        kern_return_t kr = netname_check_in(PORT_NULL, name, PORT_NULL, port);
+        port_t ns = name_server();
+        kern_return_t kr = ns ? netname_check_in(ns, name, PORT_NULL, port) : NETNAME_NO_SERVER;
         if (kr != NETNAME_SUCCESS)
                 fail_now("netname_check_in (is machipc-nameserver running?)", kr);
 }
@@ -106,7 +122,7 @@ void publish(port_t port, const char *what) {
 void unpublish(const char *what) {
         char name[NETNAME_MAX];
         name_of(getpid(), what, name, sizeof(name));
-        netname_check_out(PORT_NULL, name, PORT_NULL);
+        netname_check_out(name_server(), name, PORT_NULL);
 }
 
 port_t find(pid_t pid, const char *what) {

@@ -1,0 +1,263 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * rights.c - what netmsgd exports to a peer (rights of ours it may name by
+ * id) and imports from it (proxy ports here, whose receive right netmsgd
+ * holds, standing for the peer's exports), and the translation of a right
+ * between the two forms, receive rights (a port moving) included
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "netmsgd.h"
+#include "rights.h"
+
+/* ---- exports: rights of ours a peer names by id ---- */
+
+Export *export_find(Peer *p, uint64_t id) {
+        for (uint32_t i = 0; i < p->n_exports; i++)
+                if (p->exports[i].id == id)
+                        return &p->exports[i];
+        return NULL;
+}
+
+void export_drop(Peer *p, Export *e, bool release) {
+        if (release && e->name != PORT_NULL && e->name != PORT_DEAD)
+                port_deallocate(task_self(), e->name);
+        *e = p->exports[--p->n_exports];
+}
+
+Export *export_slot(Peer *p) {
+        if (p->n_exports == p->cap_exports) {
+                uint32_t cap = p->cap_exports ? 2 * p->cap_exports : 16;
+                Export *v = realloc(p->exports, cap * sizeof(*v));
+                if (!v)
+                        return NULL;
+                p->exports = v;
+                p->cap_exports = cap;
+        }
+        return &p->exports[p->n_exports++];
+}
+
+/*
+ * Export @name (a right we were just given, of @once kind) to @p: its id.
+ * A send right already exported keeps its id, and the reference just given
+ * goes back; the port's death is asked to be told (dead-name).
+ */
+uint64_t export_right(Peer *p, port_t name, bool once) {
+        if (!once)
+                for (uint32_t i = 0; i < p->n_exports; i++)
+                        if (!p->exports[i].once && p->exports[i].name == name) {
+                                port_deallocate(task_self(), name);
+                                return p->exports[i].id;
+                        }
+        Export *e = export_slot(p);
+        if (!e)
+                return 0;
+        e->id = p->next_export++;
+        e->name = name;
+        e->once = once;
+        e->owed = 0;
+        /* A send right's port may die while the peer holds its proxy: it is told (NM_DEAD).  A
+         * send-once right is used at most once; if its port died, the delivery fails and the
+         * right goes then. */
+        if (!once)
+                port_request_notification(task_self(), name, NOTIFY_DEAD_NAME, 0, nm.notify);
+        return e->id;
+}
+
+/* ---- imports: proxies here for a peer's exports ---- */
+
+Import *import_by_proxy(port_t proxy) {
+        for (uint32_t i = 0; i < nm.n_imports; i++)
+                if (nm.imports[i].proxy == proxy)
+                        return &nm.imports[i];
+        return NULL;
+}
+
+Import *import_find(Peer *p, uint64_t id) {
+        for (uint32_t i = 0; i < nm.n_imports; i++)
+                if (nm.imports[i].peer == p && nm.imports[i].id == id)
+                        return &nm.imports[i];
+        return NULL;
+}
+
+/*
+ * Destroy a proxy: its receive right goes, so its senders hold dead names (and are told).
+ * A send-once proxy that carried its message (or whose right came back unused) has no right
+ * left anywhere: it is kept for the next one, which saves four broker calls per RPC.
+ */
+void import_drop(Import *im) {
+        if (im->once && nm.n_once_pool < NM_ONCE_POOL)
+                nm.once_pool[nm.n_once_pool++] = im->proxy;
+        else
+                port_deallocate(task_self(), im->proxy);
+        *im = nm.imports[--nm.n_imports];
+}
+
+/* import_drop_dead() - the same for a proxy whose port is gone: its holders must see a dead name. */
+void import_drop_dead(Import *im) {
+        port_deallocate(task_self(), im->proxy);
+        *im = nm.imports[--nm.n_imports];
+}
+
+Import *import_new(Peer *p, uint64_t id, bool once) {
+        if (nm.n_imports == nm.cap_imports) {
+                uint32_t cap = nm.cap_imports ? 2 * nm.cap_imports : 16;
+                Import *v = realloc(nm.imports, cap * sizeof(*v));
+                if (!v)
+                        return NULL;
+                nm.imports = v;
+                nm.cap_imports = cap;
+        }
+        port_t proxy;
+        if (once && nm.n_once_pool) {
+                proxy = nm.once_pool[--nm.n_once_pool];
+        } else {
+                if (port_allocate(task_self(), &proxy) != KERN_SUCCESS)
+                        return NULL;
+                port_set_backlog(task_self(), proxy, NM_PROXY_BACKLOG);
+                if (port_set_add(task_self(), nm.set, proxy) != KERN_SUCCESS) {
+                        port_deallocate(task_self(), proxy);
+                        return NULL;
+                }
+        }
+        /* A send proxy with no senders left releases the export; a send-once proxy's unused
+         * right comes back to it by itself (NOTIFY_SEND_ONCE). */
+        if (!once)
+                port_request_notification(task_self(), proxy, NOTIFY_NO_SENDERS, 1, proxy);
+        Import *im = &nm.imports[nm.n_imports++];
+        *im = (Import){ p, id, proxy, once, NM_CREDIT_INIT, false };
+        return im;
+}
+
+/* A send right of our own to the port whose receive right @name we hold (the same name). */
+static bool make_send(port_t name) {
+        struct {
+                msg_header_t h;
+                msg_type_t t;
+                port_t right;
+                uint32_t pad;
+        } m = { .h = { .msg_size = sizeof(m), .msg_remote_port = nm.loop },
+                .t = { MSG_TYPE_MAKE_SEND, 0, 1 }, .right = name };
+        if (msg_send(&m.h, SEND_TIMEOUT, 0) != 0)
+                return false;
+        m.h.msg_size = sizeof(m);
+        m.h.msg_local_port = nm.loop;
+        return msg_receive(&m.h, RCV_TIMEOUT, 0) == 0 && m.right == name;
+}
+
+/*
+ * A receive right that came here for a task of @p's host: the port moves
+ * there.  A new port there takes its place (id chosen here, NM_MIGRATED);
+ * ours stays, as a proxy for it: what is queued in it now and what its
+ * senders here send later is forwarded there, in order, behind this message.
+ */
+static NmRef migrate_out(Peer *p, port_t port) {
+        if (nm.n_imports == nm.cap_imports) {
+                uint32_t cap = nm.cap_imports ? 2 * nm.cap_imports : 16;
+                Import *v = realloc(nm.imports, cap * sizeof(*v));
+                if (!v) {
+                        port_deallocate(task_self(), port);
+                        return (NmRef){ NM_REF_DEAD, 0, 0 };
+                }
+                nm.imports = v;
+                nm.cap_imports = cap;
+        }
+        uint64_t id = NM_MIGRATED | ++nm.next_migration;
+        port_set_backlog(task_self(), port, NM_PROXY_BACKLOG);
+        if (port_set_add(task_self(), nm.set, port) != KERN_SUCCESS) {
+                port_deallocate(task_self(), port);
+                return (NmRef){ NM_REF_DEAD, 0, 0 };
+        }
+        port_request_notification(task_self(), port, NOTIFY_NO_SENDERS, 1, port);
+        nm.imports[nm.n_imports++] = (Import){ p, id, port, false, NM_CREDIT_INIT, false };
+        return (NmRef){ NM_REF_RECEIVE, NM_SIDE_SENDER, id };
+}
+
+/* A port moving here: a new one, its receive right for the message, a send right kept as @p's export @id. */
+static bool migrate_in(Peer *p, uint64_t id, port_t *name) {
+        port_t port;
+        Export *e;
+        if (port_allocate(task_self(), &port) != KERN_SUCCESS)
+                return false;
+        if (!make_send(port) || !(e = export_slot(p))) {
+                port_deallocate(task_self(), port);
+                return false;
+        }
+        *e = (Export){ id, port, false, 0 };
+        port_request_notification(task_self(), port, NOTIFY_DEAD_NAME, 0, nm.notify);
+        *name = port;
+        return true;
+}
+
+/*
+ * The local name and disposition for a right a frame from @p names.
+ * Return: false if it names nothing we can give (then *name is PORT_DEAD).
+ */
+bool import_ref(Peer *p, NmRef ref, port_t *name, uint16_t *disp) {
+        *name = PORT_NULL;
+        *disp = MSG_TYPE_COPY_SEND;
+        if (ref.kind == NM_REF_NULL)
+                return true;
+        if (ref.kind == NM_REF_DEAD) {
+                *name = PORT_DEAD;
+                return true;
+        }
+        if (ref.kind == NM_REF_RECEIVE) {
+                *disp = MSG_TYPE_MOVE_RECEIVE;
+                if (migrate_in(p, ref.id, name))
+                        return true;
+                *name = PORT_NULL;
+                return false;
+        }
+        bool once = ref.kind == NM_REF_SEND_ONCE;
+        if (ref.side == NM_SIDE_RECEIVER) {
+                /* One of our own exports, coming home. */
+                Export *e = export_find(p, ref.id);
+                if (!e || e->once != once) {
+                        *name = PORT_DEAD;
+                        return false;
+                }
+                *name = e->name;
+                if (once) {
+                        *disp = MSG_TYPE_MOVE_SEND_ONCE;
+                        export_drop(p, e, false);
+                }
+                return true;
+        }
+        Import *im = once ? NULL : import_find(p, ref.id);
+        if (!im)
+                im = import_new(p, ref.id, once);
+        if (!im) {
+                *name = PORT_DEAD;
+                return false;
+        }
+        *name = im->proxy;
+        *disp = once ? MSG_TYPE_MAKE_SEND_ONCE : MSG_TYPE_MAKE_SEND;
+        return true;
+}
+
+/* A right we received (of received kind @kind), as a reference for @p. */
+NmRef ref_for(Peer *p, port_t name, uint16_t kind) {
+        if (name == PORT_NULL)
+                return (NmRef){ NM_REF_NULL, 0, 0 };
+        if (name == PORT_DEAD)
+                return (NmRef){ NM_REF_DEAD, 0, 0 };
+        if (kind == MSG_TYPE_PORT_RECEIVE)
+                return migrate_out(p, name);
+        bool once = kind == MSG_TYPE_PORT_SEND_ONCE;
+        Import *im = once ? NULL : import_by_proxy(name);
+        if (im && im->peer == p && !im->once) {
+                /* A send right to one of p's own ports: name it by p's id, give ours back. */
+                port_mod_refs(task_self(), name, PORT_RIGHT_SEND, -1);
+                return (NmRef){ NM_REF_SEND, NM_SIDE_RECEIVER, im->id };
+        }
+        uint64_t id = export_right(p, name, once);
+        if (!id) {
+                port_deallocate(task_self(), name);
+                return (NmRef){ NM_REF_DEAD, 0, 0 };
+        }
+        return (NmRef){ (uint8_t)(once ? NM_REF_SEND_ONCE : NM_REF_SEND), NM_SIDE_SENDER, id };
+}
+

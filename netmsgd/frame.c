@@ -9,6 +9,7 @@
 #include <string.h>
 #include <machipc/types.h>
 #include "frame.h"
+#include "wire.h"
 
 static uint32_t get32(const uint8_t *p) {
         return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
@@ -151,26 +152,15 @@ void nm_end(NmWriter *w, size_t start) {
         memcpy(w->buf + start, b, 4);
 }
 
+/* The element size of a plain data item's type (wire_type_size()), 0 for rights, regions, descriptors. */
 uint32_t nm_elem_size(uint16_t type) {
-        switch (type) {
-        case MSG_TYPE_BYTE:
-        case MSG_TYPE_CHAR:
-        case MSG_TYPE_STRING:
-                return 1;
-        case MSG_TYPE_INTEGER_16:
-                return 2;
-        case MSG_TYPE_INTEGER_32:
-                return 4;
-        case MSG_TYPE_INTEGER_64:
-        case MSG_TYPE_REAL_64:
-                return 8;
-        default:
+        if (nm_is_port_type(type) || type == MSG_TYPE_MEMORY || type == MSG_TYPE_FD)
                 return 0;
-        }
+        return wire_type_size(type);
 }
 
 bool nm_is_port_type(uint16_t type) {
-        return type >= MSG_TYPE_MOVE_RECEIVE && type <= MSG_TYPE_MAKE_SEND_ONCE;
+        return wire_disposition_is_valid(type);
 }
 
 /**

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <machipc/mig.h>
 #include "netmsgd.h"
+#include "wire.h"
 #include "rights.h"
 
 /* ---- messages out: a local task sent to a proxy ---- */
@@ -39,11 +40,18 @@ void answer_code(port_t reply, msg_id_t id, kern_return_t code) {
 }
 
 static uint32_t item_bytes(const msg_type_t *t) {
-        if (t->msg_type_name == MSG_TYPE_MEMORY)
-                return t->msg_type_number * (uint32_t)sizeof(msg_ool_t);
-        if (t->msg_type_name == MSG_TYPE_FD || nm_is_port_type(t->msg_type_name))
-                return t->msg_type_number * 4;
-        return t->msg_type_number * nm_elem_size(t->msg_type_name);
+        return t->msg_type_number * wire_type_size(t->msg_type_name);
+}
+
+/* A frame that names one id: NM_RELEASE, NM_DEAD, NM_ONCE_GONE. */
+static void tell(Peer *p, uint16_t type, uint64_t id) {
+        NmWriter w;
+        nm_writer_init(&w);
+        size_t f = nm_begin(&w, type);
+        nm_put_u64(&w, id);
+        nm_end(&w, f);
+        peer_send(p, &w);
+        nm_writer_free(&w);
 }
 
 /* Does the message carry something that cannot cross hosts (descriptors)? */
@@ -52,9 +60,7 @@ static bool cannot_travel(const msg_header_t *h) {
         while (p + sizeof(msg_type_t) <= end) {
                 msg_type_t t;
                 memcpy(&t, p, sizeof(t));
-                if (t.msg_type_name == MSG_TYPE_FD ||
-                    (!nm_is_port_type(t.msg_type_name) && t.msg_type_name != MSG_TYPE_MEMORY &&
-                     !nm_elem_size(t.msg_type_name)))
+                if (t.msg_type_name == MSG_TYPE_FD || !wire_type_size(t.msg_type_name))
                         return true;
                 p += MSG_ITEM_SIZE(item_bytes(&t));
         }
@@ -172,22 +178,10 @@ void proxy_on_message(msg_header_t *h) {
         msg_sender_t who = { 0 };
         msg_last_sender(&who);
         if (who.flags & MSG_SENDER_KERNEL) {
-                NmWriter w;
-                nm_writer_init(&w);
-                if (h->msg_id == NOTIFY_NO_SENDERS && !im->once) {
-                        size_t f = nm_begin(&w, NM_RELEASE);
-                        nm_put_u64(&w, im->id);
-                        nm_end(&w, f);
-                        peer_send(im->peer, &w);
-                        import_drop(im);
-                } else if (h->msg_id == NOTIFY_SEND_ONCE && im->once) {
-                        size_t f = nm_begin(&w, NM_ONCE_GONE);
-                        nm_put_u64(&w, im->id);
-                        nm_end(&w, f);
-                        peer_send(im->peer, &w);
+                if ((h->msg_id == NOTIFY_NO_SENDERS && !im->once) || (h->msg_id == NOTIFY_SEND_ONCE && im->once)) {
+                        tell(im->peer, im->once ? NM_ONCE_GONE : NM_RELEASE, im->id);
                         import_drop(im);
                 }
-                nm_writer_free(&w);
                 msg_destroy(h);
                 return;
         }
@@ -210,13 +204,7 @@ void proxy_on_notification(msg_header_t *h) {
                                 i++;
                                 continue;
                         }
-                        NmWriter w;
-                        nm_writer_init(&w);
-                        size_t f = nm_begin(&w, NM_DEAD);
-                        nm_put_u64(&w, e->id);
-                        nm_end(&w, f);
-                        peer_send(p, &w);
-                        nm_writer_free(&w);
+                        tell(p, NM_DEAD, e->id);
                         export_drop(p, e, false);
                 }
         }
@@ -258,13 +246,7 @@ static void deliver(Peer *p, const uint8_t *body, uint32_t len) {
                         Import *im = import_by_proxy(reply_name);
                         if (im)
                                 import_drop(im);
-                        NmWriter w;
-                        nm_writer_init(&w);
-                        size_t f = nm_begin(&w, NM_ONCE_GONE);
-                        nm_put_u64(&w, reply.id);
-                        nm_end(&w, f);
-                        peer_send(p, &w);
-                        nm_writer_free(&w);
+                        tell(p, NM_ONCE_GONE, reply.id);
                 }
                 return;
         }
@@ -284,9 +266,7 @@ static void deliver(Peer *p, const uint8_t *body, uint32_t len) {
                 nm_u16(&r);
                 uint32_t number = nm_u32(&r);
                 msg_type_t t = { type, 0, number };
-                uint32_t bytes = nm_is_port_type(type) ? 4 * number
-                               : type == MSG_TYPE_MEMORY ? (uint32_t)sizeof(msg_ool_t) * number
-                                                         : nm_elem_size(type) * number;
+                uint32_t bytes = wire_type_size(type) * number;
                 if (q + MSG_ITEM_SIZE(bytes) > qend) {
                         ok = false;
                         break;
@@ -334,22 +314,6 @@ static void deliver(Peer *p, const uint8_t *body, uint32_t len) {
                        (unsigned long long)dest);
         } else {
                 Pending *pd = malloc(sizeof(*pd) + m.h.msg_size);
-                if (pd && streamed) {
-                        /* Its large regions follow in NM_DATA frames: filled in order, then sent. */
-                        pd->next = NULL;
-                        pd->peer = p;
-                        pd->export_id = dest;
-                        pd->n_regions = n_regions;
-                        memcpy(pd->regions, regions, sizeof(regions[0]) * n_regions);
-                        memcpy(pd->sizes, region_sizes, sizeof(region_sizes[0]) * n_regions);
-                        pd->size = m.h.msg_size;
-                        memcpy(pd->msg, m.b, m.h.msg_size);
-                        p->assembly = pd;
-                        p->assembly_left = streamed;
-                        p->assembly_region = 0;
-                        p->assembly_off = 0;
-                        return;
-                }
                 if (pd) {
                         pd->next = NULL;
                         pd->peer = p;
@@ -359,6 +323,16 @@ static void deliver(Peer *p, const uint8_t *body, uint32_t len) {
                         memcpy(pd->sizes, region_sizes, sizeof(region_sizes[0]) * n_regions);
                         pd->size = m.h.msg_size;
                         memcpy(pd->msg, m.b, m.h.msg_size);
+                }
+                if (pd && streamed) {
+                        /* Its large regions follow in NM_DATA frames: filled in order, then sent. */
+                        p->assembly = pd;
+                        p->assembly_left = streamed;
+                        p->assembly_region = 0;
+                        p->assembly_off = 0;
+                        return;
+                }
+                if (pd) {
                         *nm.pending_tail = pd;
                         nm.pending_tail = &pd->next;
                         nm.n_pending++;

@@ -649,25 +649,33 @@ END_TEST
 
 /* --- what cannot be handed ahead, and bad arms --- */
 
+typedef struct {
+        msg_header_t head;
+        msg_type_t t;
+        int32_t fd;
+        int32_t pad;
+} FdMsg;
+
+/* Send @p a message of id @id carrying descriptor 0: the broker cannot hand it ahead. */
+static msg_return_t send_fd_msg(port_t p, int32_t id) {
+        FdMsg m;
+        memset(&m, 0, sizeof(m));
+        m.head.msg_size = sizeof(msg_header_t) + MSG_ITEM_SIZE(4);
+        m.head.msg_remote_port = p;
+        m.head.msg_bits = MSG_BITS(MSG_TYPE_MAKE_SEND, 0) | MSG_BITS_COMPLEX;
+        m.head.msg_id = id;
+        msg_type_init(&m.t, MSG_TYPE_FD, 1);
+        m.fd = 0;
+        return msg_send(&m.head, 0, 0);
+}
+
 START_TEST(test_descriptors_stall_the_arm) {
         port_t p = test_new_port(16);
         ck_assert_int_eq(machipc_arm(p), 0);
         ck_assert_int_eq(test_send_int(p, ID_DATA, 0, 0, 0, 0, 0), 0);
         /* A descriptor: not handed ahead; the descriptor says a receive must fetch it. */
-        struct {
-                msg_header_t head;
-                msg_type_t t;
-                int32_t fd;
-                int32_t pad;
-        } m;
-        memset(&m, 0, sizeof(m));
-        m.head.msg_size = sizeof(msg_header_t) + MSG_ITEM_SIZE(4);
-        m.head.msg_remote_port = p;
-        m.head.msg_bits = MSG_BITS(MSG_TYPE_MAKE_SEND, 0) | MSG_BITS_COMPLEX;
-        m.head.msg_id = ID_DATA + 1;
-        msg_type_init(&m.t, MSG_TYPE_FD, 1);
-        m.fd = 0;
-        ck_assert_int_eq(msg_send(&m.head, 0, 0), 0);
+        FdMsg m;
+        ck_assert_int_eq(send_fd_msg(p, ID_DATA + 1), 0);
         ck_assert_int_eq(test_send_int(p, ID_DATA, 2, 0, 0, 0, 0), 0);
         int fd = machipc_get_fd();
         ck_assert_int_eq(wait_readable(fd, 10000), 1);
@@ -705,19 +713,8 @@ START_TEST(test_stall_gone_with_its_port) {
         ck_assert_int_eq(port_set_allocate(task_self(), &set), 0);
         ck_assert_int_eq(port_set_add(task_self(), set, p), 0);
         ck_assert_int_eq(machipc_arm(set), 0);
-        struct {
-                msg_header_t head;
-                msg_type_t t;
-                int32_t fd;
-                int32_t pad;
-        } m;
-        memset(&m, 0, sizeof(m));
-        m.head.msg_size = sizeof(msg_header_t) + MSG_ITEM_SIZE(4);
-        m.head.msg_remote_port = p;
-        m.head.msg_bits = MSG_BITS(MSG_TYPE_MAKE_SEND, 0) | MSG_BITS_COMPLEX;
-        msg_type_init(&m.t, MSG_TYPE_FD, 1);
-        m.fd = 0;
-        ck_assert_int_eq(msg_send(&m.head, 0, 0), 0);
+        FdMsg m;
+        ck_assert_int_eq(send_fd_msg(p, 0), 0);
         int fd = machipc_get_fd();
         ck_assert_int_eq(wait_readable(fd, 10000), 1);  /* stalled: a receive must fetch it */
         machipc_dispatch();

@@ -128,11 +128,19 @@ static SSL_CTX *tls_setup(const char *cert, const char *key, const char *ca) {
         if (!ctx)
                 return NULL;
         SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
-        if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1 || SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1 ||
-            SSL_CTX_check_private_key(ctx) != 1 || SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1) {
+        const char *what = NULL, *file = NULL;
+        if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1)
+                what = "certificate", file = cert;
+        else if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1)
+                what = "key", file = key;
+        else if (SSL_CTX_check_private_key(ctx) != 1)
+                what = "key (not the certificate's)", file = key;
+        else if (SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1)
+                what = "CA certificates", file = ca;
+        if (what) {
                 char e[200];
                 ERR_error_string_n(ERR_get_error(), e, sizeof(e));
-                nm_log("TLS set-up: %s", e);
+                nm_log("TLS set-up: the %s in %s: %s", what, file, e);
                 SSL_CTX_free(ctx);
                 return NULL;
         }

@@ -38,6 +38,7 @@
 static struct {
         pthread_mutex_t lock;
         pthread_cond_t cond;
+        pthread_cond_t pcond;   /* passive waiters: woken by their own reply or the connection's end */
         int fd;                 /* -1: not connected */
         bool broken;
         int error;              /* why it broke */
@@ -56,6 +57,7 @@ static struct {
 } conn = {
         .lock = PTHREAD_MUTEX_INITIALIZER,
         .cond = PTHREAD_COND_INITIALIZER,
+        .pcond = PTHREAD_COND_INITIALIZER,
         .fd = -1,
 };
 
@@ -78,6 +80,30 @@ void conn_forbid_connect(void) {
         tls_no_connect = true;
 }
 
+/*
+ * A thread that waits long for something rare (the name keeper, for a new
+ * name server) must not be the one that reads the socket: every frame for
+ * the task's other threads would then pass through it, a thread switch per
+ * message.  Its calls wait passively: it reads only what is already there,
+ * when nobody else reads, and otherwise sleeps until its own reply is handed
+ * to it — or, at most a second, to look again (a task with no other thread
+ * in a call and no event loop reading).
+ */
+static __thread bool tls_passive;
+
+/* conn_wait_passively() - calls of the calling thread wait without reading (@on), or as usual. */
+void conn_wait_passively(bool on) {
+        tls_passive = on;
+}
+
+#define CONN_PASSIVE_LOOK_NS 1000000000LL
+
+/* Wake everybody: active waiters and passive ones (a reply for one of them, the connection's end). */
+static void wake_all_locked(void) {
+        pthread_cond_broadcast(&conn.cond);
+        pthread_cond_broadcast(&conn.pcond);
+}
+
 static void conn_reset_locked(void) {
         if (conn.fd >= 0)
                 close(conn.fd);
@@ -97,6 +123,7 @@ static void conn_reset_locked(void) {
 static void conn_atfork_child(void) {
         pthread_mutex_init(&conn.lock, NULL);
         pthread_cond_init(&conn.cond, NULL);
+        pthread_cond_init(&conn.pcond, NULL);
         pthread_mutex_init(&conn_wlock, NULL);
         conn_reset_locked();
         async_atfork_child();
@@ -314,7 +341,7 @@ void machipc_disconnect(void) {
                 conn.broken = true;
                 conn.closing = true;
         }
-        pthread_cond_broadcast(&conn.cond);
+        wake_all_locked();
         pthread_mutex_unlock(&conn.lock);
         netname_keep_reset();
 }
@@ -369,7 +396,7 @@ static void conn_fail_locked(int error) {
                 c->error = error;
         }
         conn.calls = NULL;
-        pthread_cond_broadcast(&conn.cond);
+        wake_all_locked();
 }
 
 /* Hand one reply frame and its descriptors to its call (lock held). */
@@ -444,6 +471,8 @@ static void conn_deliver_locked(const uint8_t *frame, size_t len, int *fds, uint
                 async_left_locked(c->leaving[i]);
         c->done = true;
         pthread_cond_broadcast(&conn.cond);
+        if (c->passive)
+                pthread_cond_broadcast(&conn.pcond);
 }
 
 void conn_lock(void) {
@@ -500,11 +529,22 @@ static int wait_readable(int fd, int64_t deadline) {
  * more to read, or another thread is reading), or the connection's error.
  */
 int conn_pump_locked(bool (*done)(void *arg), void *arg, int64_t deadline) {
+        bool passive = tls_passive && deadline < 0, looked = false;
         while (!done(arg)) {
                 if (conn.fd < 0 || conn.broken)
                         return conn.fd < 0 ? -ENOTCONN : conn.error;
                 if (deadline > 0 && now_ns() >= deadline)
                         return -ETIMEDOUT;
+                if (passive && (conn.reading || looked)) {
+                        struct timespec ts;
+                        clock_gettime(CLOCK_REALTIME, &ts);
+                        int64_t abs = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec + CONN_PASSIVE_LOOK_NS;
+                        ts.tv_sec = (time_t)(abs / 1000000000);
+                        ts.tv_nsec = (long)(abs % 1000000000);
+                        pthread_cond_timedwait(&conn.pcond, &conn.lock, &ts);
+                        looked = false;
+                        continue;
+                }
                 if (conn.reading) {
                         if (deadline == 0)
                                 return -EAGAIN;
@@ -530,7 +570,7 @@ int conn_pump_locked(bool (*done)(void *arg), void *arg, int64_t deadline) {
                 uint32_t n_rfds = 0;
                 ssize_t n;
                 int err = 0;
-                if (deadline == 0) {
+                if (deadline == 0 || passive) {
                         n = recv_frame_flags(fd, conn.rbuf, WIRE_FRAME_MAX, rfds, &n_rfds, MSG_DONTWAIT);
                 } else if (!wait_readable(fd, deadline)) {
                         n = -1;
@@ -547,6 +587,10 @@ int conn_pump_locked(bool (*done)(void *arg), void *arg, int64_t deadline) {
                         if (conn.fd == fd)
                                 conn_reset_locked();
                         return -ECONNRESET;
+                }
+                if (n < 0 && (err == EAGAIN || err == EWOULDBLOCK) && passive) {
+                        looked = true;  /* nothing there: wait to be handed the reply */
+                        continue;
                 }
                 if (n < 0 && (err == EAGAIN || err == EWOULDBLOCK))
                         return -EAGAIN;
@@ -668,6 +712,7 @@ int conn_call(Call *call, uint16_t op, const struct iovec *iov, int n_iov, const
                 return r;
         }
         int fd = conn.fd;
+        call->passive = tls_passive;
         call->serial = conn.next_serial++;
         if (conn.next_serial == 0)
                 conn.next_serial = 2;

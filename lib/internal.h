@@ -15,6 +15,7 @@ typedef struct Call {
         uint32_t serial;
         bool done;
         bool lent;              /* write the pending LENT frame before the request */
+        bool passive;           /* its thread waits without reading (conn_wait_passively()) */
         port_t rcv_name;        /* MSG with a receive of many: where lent messages will be filed */
         const port_t *leaving;  /* receive rights and sets this request moves or destroys: */
         uint32_t n_leaving;     /* pushes of theirs are dropped until its reply */
@@ -32,6 +33,7 @@ typedef struct Call {
 
 int conn_call(Call *call, uint16_t op, const struct iovec *iov, int n_iov, const int *fds,
               uint32_t n_fds);
+void conn_wait_passively(bool on);
 int conn_send_one_way(uint16_t op, const struct iovec *iov, int n_iov);
 void conn_flush_lent(void);
 /* Mach's ranges: a code from the send half of a call, or from the receive half. */

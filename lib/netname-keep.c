@@ -93,7 +93,10 @@ static void *keeper(void *arg) {
                 port_t next = PORT_NULL;
                 int32_t res[1];
                 uint32_t args[1] = { current };
+                /* A long wait: it must not make this thread the task's reader (conn.c). */
+                conn_wait_passively(true);
                 int r = kcall(task_self(), KCALL_WAIT_BOOTSTRAP, args, 1, res, 1, 0, 0, &next);
+                conn_wait_passively(false);
                 pthread_mutex_lock(&keep.lock);
                 bool go_on = r == KERN_SUCCESS && next != PORT_NULL && keep.generation == generation &&
                              keep.n > 0 && conn_generation() == generation;

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* test-nameserver.c - the real name server, echo server and client binaries */
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -179,6 +182,102 @@ START_TEST(test_nameserver_killed_keeps_living_servers) {
         ck_assert_int_eq(netname_check_out(PORT_NULL, "signed", PORT_NULL), NETNAME_NOT_YOURS);
         ck_assert_int_eq(netname_check_out(PORT_NULL, "signed", sig), NETNAME_SUCCESS);
         ck_assert_int_eq(test_stop(echo), 0);
+}
+END_TEST
+
+/* A task that checks "idle" in, then makes no call at all: no thread of its reads the broker. */
+static int check_in_and_idle(void *arg) {
+        const int *go = arg;
+        port_t p;
+        char c;
+        close(go[1]);
+        if (port_allocate(task_self(), &p) != 0 ||
+            netname_check_in(PORT_NULL, "idle", PORT_NULL, p) != NETNAME_SUCCESS)
+                return 1;
+        return read(go[0], &c, 1) < 0 ? 2 : 0;
+}
+
+/*
+ * The name keeper waits without reading the socket (a passive wait), so a
+ * task none of whose threads calls the broker must still have its reply
+ * read: the keeper looks once a second.  Its name comes back after a
+ * restart all the same.
+ */
+START_TEST(test_idle_task_checked_in_again) {
+        int go[2];
+        ck_assert_int_eq(pipe2(go, O_CLOEXEC), 0);     /* the name server started later must not hold it */
+        pid_t idle = test_fork(check_in_and_idle, go);
+        port_t found;
+        ck_assert_int_eq(look_up_soon("idle", &found), NETNAME_SUCCESS);
+        kill(ns_pid, SIGKILL);
+        ck_assert_int_eq(test_wait(ns_pid), 128 + SIGKILL);
+        const char *const args[] = { NULL };
+        ns_pid = test_spawn_ready(getenv("MACHIPC_TEST_NAMESERVER"), args);
+        ck_assert_int_eq(look_up_soon("idle", &found), NETNAME_SUCCESS);
+        close(go[1]);
+        ck_assert_int_eq(test_wait(idle), 0);
+        close(go[0]);
+}
+END_TEST
+
+/* Voluntary context switches of the task's thread other than the caller (the name keeper), or -1. */
+static long keeper_switches(void) {
+        char path[320], line[256];
+        long n = -1;
+        snprintf(path, sizeof(path), "/proc/%d/task", (int)getpid());
+        DIR *d = opendir(path);
+        struct dirent *e;
+        while (d && (e = readdir(d))) {
+                if (e->d_name[0] == '.' || atoi(e->d_name) == (int)gettid())
+                        continue;
+                snprintf(path, sizeof(path), "/proc/%d/task/%s/status", (int)getpid(), e->d_name);
+                FILE *f = fopen(path, "r");
+                while (f && fgets(line, sizeof(line), f))
+                        if (sscanf(line, "voluntary_ctxt_switches: %ld", &n) == 1)
+                                break;
+                if (f)
+                        fclose(f);
+        }
+        if (d)
+                closedir(d);
+        return n;
+}
+
+#define KEEPER_MESSAGES 2000
+
+/* Checks "busy" in (so the keeper thread runs), then receives KEEPER_MESSAGES; 0 if the keeper slept throughout. */
+static int receive_beside_keeper(void *arg) {
+        (void)arg;
+        port_t p;
+        if (port_allocate(task_self(), &p) != 0 || port_set_backlog(task_self(), p, 64) != 0 ||
+            netname_check_in(PORT_NULL, "busy", PORT_NULL, p) != NETNAME_SUCCESS)
+                return 1;
+        int32_t v;
+        if (test_recv_int(p, NULL, &v, NULL, 0, 0) != 0)        /* the first: the keeper is waiting by now */
+                return 2;
+        long before = keeper_switches();
+        for (int i = 1; i < KEEPER_MESSAGES; i++)
+                if (test_recv_int(p, NULL, &v, NULL, 0, 0) != 0 || v != i)
+                        return 3;
+        long after = keeper_switches();
+        if (before < 0 || after < 0)
+                return 4;
+        /* Reading for the main thread, it would wake for every message; waiting, about once a second. */
+        if (after - before > KEEPER_MESSAGES / 20) {
+                fprintf(stderr, "the keeper woke %ld times for %d messages\n", after - before, KEEPER_MESSAGES);
+                return 5;
+        }
+        return 0;
+}
+
+/* The keeper thread is not the task's reader: a thread's messages do not pass through it. */
+START_TEST(test_keeper_does_not_read) {
+        pid_t busy = test_fork(receive_beside_keeper, NULL);
+        port_t found;
+        ck_assert_int_eq(look_up_soon("busy", &found), NETNAME_SUCCESS);
+        for (int i = 0; i < KEEPER_MESSAGES; i++)
+                ck_assert_int_eq(test_send_int(found, 1, i, PORT_NULL, 0, MSG_OPTION_NONE, 0), 0);
+        ck_assert_int_eq(test_wait(busy), 0);
 }
 END_TEST
 
@@ -376,6 +475,8 @@ int main(void) {
         ADD_TEST(tc, test_restarted_nameserver);
         ADD_TEST(tc, test_nameserver_killed_keeps_living_servers);
         ADD_TEST(tc, test_bootstrap_waits);
+        ADD_TEST(tc, test_idle_task_checked_in_again);
+        ADD_TEST(tc, test_keeper_does_not_read);
         ADD_TEST(tc, test_disconnect_right_after_check_in);
         ADD_TEST(tc, test_echo_demo_binaries);
         ADD_TEST(tc, test_no_nameserver);

@@ -31,6 +31,7 @@
 #include "service.h"
 #include "info.h"
 #include "monitor.h"
+#include "origin.h"
 #include "ipc/ipc.h"
 #include "ipc/kmsg.h"
 #include "kobject/kobject.h"
@@ -325,6 +326,7 @@ int broker_new(Broker **brokerp, const BrokerConfig *config) {
         kobject_set_info(broker_info_page);
         monitor_setup(b);
         kobject_set_monitor(monitor_add);
+        origin_setup(b);
         clock_gettime(CLOCK_MONOTONIC, &b->started);
         b->ev_sigterm = evsignal_new(b->base, SIGTERM, broker_on_signal, b);
         b->ev_sigint = evsignal_new(b->base, SIGINT, broker_on_signal, b);

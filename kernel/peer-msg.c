@@ -24,8 +24,10 @@
 #include "broker.h"
 #include "ipc/ipc.h"
 #include "ipc/kmsg.h"
+#include "ipc/origin.h"
 #include "ipc/port.h"
 #include "ipc/space.h"
+#include "origin.h"
 #include "peer.h"
 #include "util/log.h"
 #include "wire.h"
@@ -114,6 +116,12 @@ static void reply_received(PeerReq *r, int status, Kmsg *k, uint32_t needed) {
                 len += k->size;
                 memcpy(b + len, k->data + k->size, k->attach_size);
                 len += k->attach_size;
+                if (k->origin && peer->minor >= 2) {
+                        /* Relayed from another host: where from, after the attachment. */
+                        m.flags |= WIRE_REPLY_REMOTE;
+                        origin_encode(k->origin, b + len);
+                        len += WIRE_ORIGIN_SIZE;
+                }
                 msg_header_t h;
                 wire_msg_header_get(b + WIRE_MSG_REPLY_SIZE, &h);
                 if ((r->option & WIRE_MSG_RPC) && k->from_kernel && h.msg_id == NOTIFY_SEND_ONCE)
@@ -335,7 +343,9 @@ void peer_msg(Peer *peer, uint32_t serial, const uint8_t *body, size_t len, int 
                      uint32_t n_fds) {
         WireMsgReq q;
         if (wire_msg_req_decode(body, len, &q) < 0 ||
-            (peer->minor < 1 && (q.extra || (q.option & WIRE_MSG_MANY)))) {
+            (peer->minor < 1 && (q.extra || (q.option & WIRE_MSG_MANY))) ||
+            ((q.option & WIRE_MSG_ORIGIN) &&
+             (peer->minor < 2 || !(q.option & WIRE_MSG_SEND) || len < WIRE_MSG_REQ_SIZE + 4))) {
                 connection_close_fds(fds, n_fds);
                 peer_kill(peer, "malformed message request");
                 return;
@@ -368,8 +378,21 @@ void peer_msg(Peer *peer, uint32_t serial, const uint8_t *body, size_t len, int 
                 return;
         }
         const uint8_t *msg = body + WIRE_MSG_REQ_SIZE;
+        size_t msg_len = len - WIRE_MSG_REQ_SIZE;
+        Origin *origin = NULL;
+        if (q.option & WIRE_MSG_ORIGIN) {
+                /* Relayed from another host: the origin the relay made for it, named first. */
+                origin = peer_origin_find(peer, wire_get_le32(msg));
+                msg += 4;
+                msg_len -= 4;
+                if (!origin) {
+                        connection_close_fds(fds, n_fds);
+                        reply_status(r, KERN_INVALID_NAME);
+                        return;
+                }
+        }
         uint32_t size, attach;
-        split_attachment(msg, (uint32_t)(len - WIRE_MSG_REQ_SIZE), &size, &attach);
+        split_attachment(msg, (uint32_t)msg_len, &size, &attach);
         /* Credit the task gives back for the destination, before the send needs the room. */
         if (WIRE_EXTRA_CREDIT_BACK(q.extra) && size >= sizeof(msg_header_t) &&
             credit_give_back(peer, wire_get_le32(msg + offsetof(msg_header_t, msg_remote_port)),
@@ -402,9 +425,16 @@ void peer_msg(Peer *peer, uint32_t serial, const uint8_t *body, size_t len, int 
                 reply_status(r, st < 0 ? SEND_NO_BUFFER : st);
                 return;
         }
-        k->pid = peer->pid;
-        k->uid = peer->uid;
-        k->gid = peer->gid;
+        if (origin) {
+                /* Its sender is not a local process: no pid, no uid or gid to trust. */
+                k->origin = origin_ref(origin);
+                k->pid = 0;
+                k->uid = k->gid = WIRE_ORIGIN_NOBODY;
+        } else {
+                k->pid = peer->pid;
+                k->uid = peer->uid;
+                k->gid = peer->gid;
+        }
         if (q.option & SEND_NOTIFY) {
                 msg_header_t h;
                 wire_msg_header_get(msg, &h);

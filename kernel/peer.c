@@ -32,6 +32,7 @@
 #include "ipc/kmsg.h"
 #include "kobject/bootstrap.h"
 #include "kobject/kobject.h"
+#include "origin.h"
 #include "peer.h"
 #include "ipc/port.h"
 #include "kobject/semaphore.h"
@@ -189,6 +190,7 @@ void peer_free(Peer *peer) {
         if (!peer)
                 return;
         peer_reqs_free(peer);
+        peer_origins_free(peer);
         /* What it was lent goes back to its ports before those die with it. */
         if (peer->task.space)
                 async_peer_end(peer);
@@ -344,7 +346,7 @@ static int peer_hello(Peer *peer, uint32_t serial, const uint8_t *body, size_t l
         WireHello m;
         WireHelloReply rep = { .major = WIRE_VERSION_MAJOR, .minor = WIRE_VERSION_MINOR };
         int r = wire_hello_decode(body, len, &m);
-        peer->minor = r == 0 && m.minor >= 1 ? 1 : 0;
+        peer->minor = r < 0 ? 0 : m.minor < WIRE_VERSION_MINOR ? m.minor : WIRE_VERSION_MINOR;
         if (r == -EPROTONOSUPPORT) {
                 rep.status = KERN_FAILURE;
         } else if (r < 0) {

@@ -38,6 +38,9 @@ typedef struct {
         uint32_t credit;        /* credit granted for the destination of the send */
 } PeerReq;
 
+/* Origins a relay task may hold (kernel/origin.c): one per peer host of machipc-netmsgd. */
+#define PEER_ORIGINS_MAX 64u
+
 struct Peer {
         Broker *broker;
         uint32_t id;
@@ -73,6 +76,8 @@ struct Peer {
         ListLink credits;       /* Credit.peer_link (async/credit.c) */
         uint32_t n_credits;
         uint32_t credit_slots;
+        struct Origin *origins[PEER_ORIGINS_MAX]; /* hosts it relays for (origin.c); id = index + 1 */
+        uint32_t n_origins;
 };
 
 /* Milliseconds a connection may take to say hello before it is closed (--handshake-timeout). */

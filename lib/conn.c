@@ -367,6 +367,10 @@ int conn_ensure(void) {
         return r;
 }
 
+uint16_t conn_minor(void) {
+        return conn.minor;
+}
+
 uint32_t conn_generation(void) {
         return conn.generation;
 }
@@ -437,6 +441,20 @@ static void conn_deliver_locked(const uint8_t *frame, size_t len, int *fds, uint
                         /* The message (msg_size bytes), then its attachment. */
                         const uint8_t *m = body + WIRE_MSG_REPLY_SIZE;
                         size_t total = blen - WIRE_MSG_REPLY_SIZE, mlen = total;
+                        /* Relayed from another host: where from, last (1.2). */
+                        c->has_origin = false;
+                        if ((c->reply.flags & WIRE_REPLY_REMOTE) && conn.minor >= 2) {
+                                if (total < sizeof(msg_header_t) + WIRE_ORIGIN_SIZE ||
+                                    wire_origin_decode(m + total - WIRE_ORIGIN_SIZE, WIRE_ORIGIN_SIZE,
+                                                       &c->origin) < 0) {
+                                        c->error = -EPROTO;
+                                        total = mlen = 0;
+                                } else {
+                                        total -= WIRE_ORIGIN_SIZE;
+                                        mlen = total;
+                                        c->has_origin = true;
+                                }
+                        }
                         if (total >= sizeof(msg_header_t) && wire_get_le32(m) <= total)
                                 mlen = wire_get_le32(m);
                         size_t alen = total - mlen;

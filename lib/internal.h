@@ -26,6 +26,8 @@ typedef struct Call {
         uint8_t *attach;        /* MSG: where its attachment goes (WIRE_ATTACH_MAX bytes), or NULL */
         size_t attach_len;
         WireMsgReply reply;     /* MSG */
+        bool has_origin;        /* MSG: a message relayed from another host came, from there: */
+        WireOrigin origin;
         uint32_t words[2];      /* REPLY_PORT: status, name */
         uint32_t n_fds;         /* descriptors that came with the reply (the caller owns them) */
         int fds[WIRE_FDS_MAX];
@@ -34,6 +36,7 @@ typedef struct Call {
 int conn_call(Call *call, uint16_t op, const struct iovec *iov, int n_iov, const int *fds,
               uint32_t n_fds);
 void conn_wait_passively(bool on);
+uint16_t conn_minor(void);
 int conn_send_one_way(uint16_t op, const struct iovec *iov, int n_iov);
 void conn_flush_lent(void);
 /* Mach's ranges: a code from the send half of a call, or from the receive half. */
@@ -86,7 +89,7 @@ void netname_keep_reset(void);
 void netname_keep_atfork_child(void);
 void netname_atfork_child(void);
 
-void msg_set_sender(const WireMsgReply *rep);
+void msg_set_sender(const WireMsgReply *rep, const WireOrigin *origin);
 void msg_atfork_child(void);
 void msg_flush_lent_next(void);
 void msg_leave_next(port_t name);

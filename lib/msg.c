@@ -30,6 +30,8 @@ static __thread uint32_t tls_reply_gen;
 static __thread msg_sender_t tls_sender;
 static __thread uint8_t *tls_attach;   /* received inline regions land here first */
 static __thread bool tls_sender_valid;
+static __thread msg_origin_t tls_origin;        /* of the last message, if relayed from another host */
+static __thread bool tls_origin_valid;
 static __thread bool tls_flush_lent;    /* the next request tells the broker what was taken first */
 static __thread port_t tls_leaving;     /* and leaves this name (msg_leave_next()) */
 
@@ -135,12 +137,32 @@ static void reply_port_discard(port_t name) {
         kcall_simple(conn_self(), KCALL_PORT_DEALLOCATE, args, 1);
 }
 
-void msg_set_sender(const WireMsgReply *rep) {
+void msg_set_sender(const WireMsgReply *rep, const WireOrigin *origin) {
         tls_sender.pid = rep->pid;
         tls_sender.uid = rep->uid;
         tls_sender.gid = rep->gid;
         tls_sender.flags = (rep->flags & WIRE_REPLY_KERNEL) ? MSG_SENDER_KERNEL : 0;
         tls_sender_valid = true;
+        tls_origin_valid = origin != NULL;
+        if (origin) {
+                tls_sender.flags |= MSG_SENDER_REMOTE;
+                memset(&tls_origin, 0, sizeof(tls_origin));
+                snprintf(tls_origin.host, sizeof(tls_origin.host), "%.*s", MSG_ORIGIN_NAME_MAX, origin->host);
+                snprintf(tls_origin.identity, sizeof(tls_origin.identity), "%.*s", MSG_ORIGIN_NAME_MAX, origin->identity);
+                tls_origin.relay_pid = origin->relay_pid;
+                tls_origin.relay_uid = origin->relay_uid;
+        }
+}
+
+int msg_last_origin(msg_origin_t *origin) {
+        if (!origin)
+                return -EINVAL;
+        if (!tls_sender_valid)
+                return -ENOENT;
+        if (!tls_origin_valid)
+                return -ENODATA;
+        *origin = tls_origin;
+        return 0;
 }
 
 int msg_last_sender(msg_sender_t *sender) {
@@ -250,9 +272,10 @@ static uint32_t before_moves(const msg_header_t *h, port_t **names) {
  * The one primitive: send @h (if WIRE_MSG_SEND) and/or receive into @h
  * (buffer of @buf_size bytes) from @rcv_name.
  */
-static msg_return_t msg_call(msg_header_t *h, uint32_t wopt, size_t buf_size, port_t rcv_name,
-                             uint32_t rcv_size, msg_timeout_t send_to, msg_timeout_t rcv_to) {
-        uint8_t req[WIRE_MSG_REQ_SIZE];
+static msg_return_t msg_call_from(msg_header_t *h, uint32_t wopt, size_t buf_size, port_t rcv_name,
+                                  uint32_t rcv_size, msg_timeout_t send_to, msg_timeout_t rcv_to,
+                                  uint32_t origin) {
+        uint8_t req[WIRE_MSG_REQ_SIZE + 4];     /* the request, then the origin id (WIRE_MSG_ORIGIN) */
         struct iovec iov[3];
         int n = 1;
         WireMsgReq q = {
@@ -294,9 +317,13 @@ static msg_return_t msg_call(msg_header_t *h, uint32_t wopt, size_t buf_size, po
         }
         if (wopt & WIRE_MSG_MANY)
                 q.extra |= WIRE_EXTRA(0, MSG_RECEIVE_MANY);
+        if (origin) {
+                q.option |= WIRE_MSG_ORIGIN;
+                wire_put_le32(req + WIRE_MSG_REQ_SIZE, origin);
+        }
         wire_msg_req_encode(req, &q);
         iov[0].iov_base = req;
-        iov[0].iov_len = sizeof(req);
+        iov[0].iov_len = WIRE_MSG_REQ_SIZE + (origin ? 4 : 0);
         if ((wopt & WIRE_MSG_RCV) && !tls_attach) {
                 /* Kept for the thread's life, freed when it exits. */
                 pthread_once(&reply_once, reply_key_create);
@@ -332,7 +359,7 @@ static msg_return_t msg_call(msg_header_t *h, uint32_t wopt, size_t buf_size, po
                 ool_finish(&plan, sent);
         }
         if ((c.reply.flags & WIRE_REPLY_RECEIVED) && (status == 0 || status == RCV_SERVER_DIED)) {
-                msg_set_sender(&c.reply);
+                msg_set_sender(&c.reply, c.has_origin ? &c.origin : NULL);
                 int br = ool_receive(h, buf_size, c.fds, c.n_fds, c.attach, c.attach_len);
                 if (br && status == 0)
                         status = br;
@@ -342,6 +369,26 @@ static msg_return_t msg_call(msg_header_t *h, uint32_t wopt, size_t buf_size, po
                         close(c.fds[i]);
         }
         return status;
+}
+
+static msg_return_t msg_call(msg_header_t *h, uint32_t wopt, size_t buf_size, port_t rcv_name,
+                             uint32_t rcv_size, msg_timeout_t send_to, msg_timeout_t rcv_to) {
+        return msg_call_from(h, wopt, buf_size, rcv_name, rcv_size, send_to, rcv_to, 0);
+}
+
+msg_return_t msg_send_from(msg_header_t *h, msg_option_t option, msg_timeout_t timeout_ms, uint32_t origin) {
+        if (!h || (option & ~(SEND_TIMEOUT | SEND_NOTIFY)) || origin == 0)
+                return -EINVAL;
+        int r = conn_ensure();
+        if (r < 0)
+                return r;
+        if (conn_minor() < 2)
+                return -EPROTONOSUPPORT;        /* a broker that knows no origins */
+        msg_header_t req = *h;
+        r = msg_call_from(h, WIRE_MSG_SEND | option, h->msg_size, 0, 0, timeout_ms, 0, origin);
+        if (debug_enabled())
+                debug_trace("send (relayed)", &req, NULL, r);
+        return r;
 }
 
 msg_return_t msg_send(msg_header_t *h, msg_option_t option, msg_timeout_t timeout_ms) {

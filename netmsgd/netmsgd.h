@@ -63,6 +63,7 @@ struct Peer {
         char addr[300];                 /* host:port we dial (outgoing), or "" */
         struct bufferevent *bev;
         char identity[256];             /* its certificate's common name ("" insecure) */
+        uint32_t origin;                /* the broker's record of it: messages we deliver name it (0: none) */
         bool ready;                     /* HELLO exchanged */
         bool dead;
         bool parked;                    /* dialed, but the host's connection is another: wait */

@@ -167,6 +167,10 @@ void peer_gone(Peer *p, const char *why) {
         p->dead = true;
         p->ready = false;
         proxy_peer_gone(p);
+        if (p->origin) {
+                msg_origin_destroy(p->origin);  /* messages delivered keep it */
+                p->origin = 0;
+        }
         if (p->bev) {
                 bufferevent_free(p->bev);
                 p->bev = NULL;
@@ -259,6 +263,13 @@ static void on_hello(Peer *p, const uint8_t *body, uint32_t len) {
                 peer_gone(drop, "a second connection to the same host, closed");
                 if (drop == p)
                         return;
+        }
+        /* What it sends arrives from it: its host and certificate, not from us (msg_last_origin()). */
+        kern_return_t kr = msg_origin_create(p->host, p->identity, &p->origin);
+        if (kr != KERN_SUCCESS) {
+                nm_log("peer %s: cannot speak for it: %s", name, machipc_strerror(kr));
+                peer_gone(p, "its name cannot be a sender's origin here");
+                return;
         }
         p->ready = true;
         nm_log("peer %s: connected%s%s", p->host, p->identity[0] ? ", certificate " : " (insecure)",

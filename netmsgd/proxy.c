@@ -402,7 +402,8 @@ void proxy_retry_pending(void) {
                 bool behind = false;
                 for (uint32_t i = 0; i < n_blocked; i++)
                         behind |= blocked[i] == pd->export_id && blocked_peer[i] == pd->peer;
-                msg_return_t r = behind ? SEND_TIMED_OUT : msg_send((msg_header_t *)pd->msg, SEND_TIMEOUT, 0);
+                msg_return_t r = behind ? SEND_TIMED_OUT
+                                        : msg_send_from((msg_header_t *)pd->msg, SEND_TIMEOUT, 0, pd->peer->origin);
                 if (r == SEND_TIMED_OUT) {
                         if (!behind && n_blocked < 64) {
                                 blocked[n_blocked] = pd->export_id;

@@ -31,6 +31,7 @@
 #include <string.h>
 #include "async/lend.h"
 #include "ipc/kmsg.h"
+#include "ipc/origin.h"
 #include "ipc/port.h"
 #include "ipc/space.h"
 #include "peer.h"
@@ -103,15 +104,21 @@ static void lend(Push *b, Kmsg *k, Arm *arm) {
         peer->lent_bytes += (uint64_t)k->size + k->attach_size;
         if (arm)
                 arm->n_lent++;
-        size_t need = WIRE_PUSH_RECORD_SIZE + (size_t)k->size + k->attach_size;
+        /* A relayed message says where it came from, to a task that speaks 1.2. */
+        uint32_t origin = k->origin && peer->minor >= 2 ? WIRE_ORIGIN_SIZE : 0;
+        size_t need = WIRE_PUSH_RECORD_SIZE + (size_t)k->size + k->attach_size + origin;
         if (b->n == WIRE_PUSH_MAX || b->len + need > sizeof(push_buf))
                 push_flush(b);
         uint8_t *r = push_buf + b->len;
-        WirePushRecord rec = { .id = l->id, .flags = k->from_kernel ? WIRE_REPLY_KERNEL : 0, .pid = k->pid,
-                               .uid = k->uid, .gid = k->gid, .size = k->size + k->attach_size };
+        WirePushRecord rec = { .id = l->id,
+                               .flags = (k->from_kernel ? WIRE_REPLY_KERNEL : 0) | (origin ? WIRE_REPLY_REMOTE : 0),
+                               .pid = k->pid, .uid = k->uid, .gid = k->gid,
+                               .size = k->size + k->attach_size + origin };
         wire_push_record_encode(r, &rec);
         kmsg_copyout_lend(peer->task.space, k, r + WIRE_PUSH_RECORD_SIZE);
         memcpy(r + WIRE_PUSH_RECORD_SIZE + k->size, k->data + k->size, k->attach_size);
+        if (origin)
+                origin_encode(k->origin, r + WIRE_PUSH_RECORD_SIZE + k->size + k->attach_size);
         b->len += need;
         b->n++;
 }

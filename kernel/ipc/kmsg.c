@@ -21,6 +21,7 @@
 #include "account.h"
 #include "ipc.h"
 #include "kmsg.h"
+#include "origin.h"
 #include "notify.h"
 #include "port.h"
 #include "space.h"
@@ -245,6 +246,7 @@ Kmsg *kmsg_free(Kmsg *kmsg) {
         if (kmsg->fds_counted)
                 ipc_stats.fds_in_flight -= kmsg->n_fds;
         assert(!kmsg->credit);  /* a credited message leaves its port's count first */
+        kmsg->origin = origin_unref(kmsg->origin);
         kmsg_uncharge(kmsg);
         kmsg_release(kmsg, kmsg_bytes(kmsg->size + kmsg->attach_size, kmsg->n_rights, kmsg->n_fds));
         return NULL;

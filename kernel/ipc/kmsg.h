@@ -60,6 +60,7 @@ struct Kmsg {
         uint8_t reply_lent_kind; /* lent: the reply right the receiver was given, and its name */
         uint32_t reply_lent_name;
         void *credit;           /* sent with send credit: the Credit it used (kernel/async) */
+        struct Origin *origin;  /* relayed from another host: where from (ipc/origin.h), a reference */
         uint8_t charged_units;  /* KMSG_CHARGE_KERNEL: kernel_messages counted for it (0 or 1) */
         bool fds_counted;       /* its descriptors are in ipc_stats.fds_in_flight */
         uint32_t n_fds;

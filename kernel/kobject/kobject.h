@@ -35,4 +35,7 @@ void kobject_set_info(KobjectInfoFn fn);
 typedef struct Task Task;
 typedef int (*KobjectMonitorFn)(Task *task, Port *port, uint64_t port_id, int32_t pid);
 void kobject_set_monitor(KobjectMonitorFn fn);
+/* Who serves KCALL_ORIGIN_CREATE and _DESTROY (the daemon: kernel/origin.c). */
+typedef int (*KobjectOriginFn)(Task *task, bool create, const char *host, const char *identity, uint32_t *id);
+void kobject_set_origin(KobjectOriginFn fn);
 void kobject_deinit(void);

@@ -354,6 +354,33 @@ static int do_monitor(Task *target, Kmsg *req, const uint32_t *args) {
         return kr;
 }
 
+static KobjectOriginFn kobject_origin_fn;
+
+void kobject_set_origin(KobjectOriginFn fn) {
+        kobject_origin_fn = fn;
+}
+
+/* KCALL_ORIGIN_CREATE: the second item holds "host\0identity\0" (MSG_TYPE_STRING or CHAR). */
+static int do_origin_create(Task *target, Kmsg *req, uint32_t *id) {
+        WireItemIter it;
+        WireItem item;
+        wire_item_iter_init(&it, req->data, req->size);
+        if (!wire_item_next(&it, &item) || item.name != MSG_TYPE_INTEGER_32 || !wire_item_next(&it, &item) ||
+            (item.name != MSG_TYPE_STRING && item.name != MSG_TYPE_CHAR) ||
+            item.bytes > 2 * (WIRE_ORIGIN_NAME_MAX + 1) || wire_item_next(&it, &(WireItem){ 0 }))
+                return KERN_INVALID_ARGUMENT;
+        char buf[2 * (WIRE_ORIGIN_NAME_MAX + 1)];
+        memcpy(buf, req->data + item.offset, item.bytes);
+        const char *host = buf, *nul = memchr(buf, 0, item.bytes);
+        if (!nul)
+                return KERN_INVALID_ARGUMENT;
+        const char *identity = nul + 1, *end = buf + item.bytes;
+        if (identity >= end || !memchr(identity, 0, (size_t)(end - identity)) ||
+            identity + strlen(identity) + 1 != end)
+                return KERN_INVALID_ARGUMENT;
+        return kobject_origin_fn ? kobject_origin_fn(target, true, host, identity, id) : KERN_FAILURE;
+}
+
 static Semaphore *own_semaphore(Task *target, Space *s, uint32_t name) {
         SpaceEntry *e = space_lookup(s, name);
         if (!e || !(e->bits & ENTRY_SEND) || e->port->kobject_type != KOBJECT_SEMAPHORE)
@@ -442,6 +469,15 @@ void task_server(Kmsg *request) {
         case KCALL_MONITOR:
                 if (n_args == 3)
                         kr = do_monitor(target, request, args);
+                break;
+        case KCALL_ORIGIN_CREATE:
+                n_res = 2;
+                if (n_args == 0)
+                        kr = do_origin_create(target, request, (uint32_t *)&res[1]);
+                break;
+        case KCALL_ORIGIN_DESTROY:
+                if (n_args == 1 && kobject_origin_fn)
+                        kr = kobject_origin_fn(target, false, NULL, NULL, &args[0]);
                 break;
         case KCALL_WAIT_BOOTSTRAP:
                 if (n_args != 1)

@@ -25,7 +25,7 @@ typedef struct LentMsg {
         WireMsgReply reply;     /* its sender */
         uint32_t size;
         uint32_t attach_len;
-        uint8_t data[];         /* the message, then its attachment */
+        uint8_t data[];         /* the message, then its attachment (then its WireOrigin, if remote) */
 } LentMsg;
 
 /* What we know of one name: armed, waiting for lent messages, on its way out. */

@@ -90,7 +90,12 @@ void async_signal_locked(void) {
 
 /* One message of a PUSH: filed to wait for a receive, or dropped (see file_push()). */
 static int file_one(const WireEvent *e, const WirePushRecord *rec, const uint8_t *m) {
-        uint32_t total = rec->size;
+        /* Relayed from another host (1.2): where from, last; kept after the attachment. */
+        uint32_t origin = rec->flags & WIRE_REPLY_REMOTE ? WIRE_ORIGIN_SIZE : 0;
+        WireOrigin o;
+        if (origin && wire_origin_decode(m + rec->size - origin, origin, &o) < 0)
+                return -EPROTO;
+        uint32_t total = rec->size - origin;
         uint32_t size = total >= sizeof(msg_header_t) ? wire_get_le32(m) : 0;
         if (size < sizeof(msg_header_t) || size > total || size > MSG_SIZE_MAX ||
             total - size > WIRE_ATTACH_MAX || as.n >= ASYNC_LENT_MAX)
@@ -105,7 +110,7 @@ static int file_one(const WireEvent *e, const WirePushRecord *rec, const uint8_t
          * gives it back; we never saw it. */
         if ((from_arm && (!filed || !filed->armed || filed->disarming)) || (port && port->leaving))
                 return 0;
-        LentMsg *lm = malloc(sizeof(*lm) + total);
+        LentMsg *lm = malloc(sizeof(*lm) + total + origin);
         if (!lm)
                 return -ENOMEM;
         lm->next = NULL;
@@ -116,7 +121,7 @@ static int file_one(const WireEvent *e, const WirePushRecord *rec, const uint8_t
                                     .uid = rec->uid, .gid = rec->gid };
         lm->size = size;
         lm->attach_len = total - size;
-        memcpy(lm->data, m, total);
+        memcpy(lm->data, m, total + origin);
         if (as.tail)
                 as.tail->next = lm;
         else
@@ -347,7 +352,11 @@ int async_receive(msg_header_t *h, size_t buf_size, port_t name, msg_option_t op
         conn_unlock();
         if (got) {
                 if (status == 0) {
-                        msg_set_sender(&got->reply);
+                        WireOrigin o;
+                        bool remote = (got->reply.flags & WIRE_REPLY_REMOTE) &&
+                                      wire_origin_decode(got->data + got->size + got->attach_len,
+                                                         WIRE_ORIGIN_SIZE, &o) == 0;
+                        msg_set_sender(&got->reply, remote ? &o : NULL);
                         int br = ool_receive(h, buf_size, NULL, 0, got->data + got->size, got->attach_len);
                         if (br)
                                 status = br;

@@ -31,6 +31,8 @@ enum {
         KCALL_BROKER_INFO = 3015,       /* (cursor, cursor) -> (kr, done, cursor, cursor) + CHAR[] */
         KCALL_WAIT_BOOTSTRAP = 3016,    /* (name) -> (kr) + right, once the port is not @name's */
         KCALL_MONITOR = 3017,           /* (port id lo, port id hi, pid) + right -> (kr) */
+        KCALL_ORIGIN_CREATE = 3018,     /* () + STRING "host\0identity\0" -> (kr, origin) */
+        KCALL_ORIGIN_DESTROY = 3019,    /* (origin) -> (kr) */
         KCALL_SEMAPHORE_CREATE = 3020,  /* (value) -> (kr) + right */
         KCALL_SEMAPHORE_DESTROY = 3021, /* (name) -> (kr) */
         KCALL_SHM_CREATE = 3022,        /* (size lo, size hi) + FD -> (kr) + right */

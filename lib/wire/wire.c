@@ -173,7 +173,8 @@ int wire_push_record_decode(const uint8_t *buf, size_t len, WirePushRecord *r) {
         r->uid = wire_get_le32(buf + 12);
         r->gid = wire_get_le32(buf + 16);
         r->size = wire_get_le32(buf + 20);
-        if (r->size > len - WIRE_PUSH_RECORD_SIZE || (r->flags & ~WIRE_REPLY_KERNEL))
+        if (r->size > len - WIRE_PUSH_RECORD_SIZE || (r->flags & ~(WIRE_REPLY_KERNEL | WIRE_REPLY_REMOTE)) ||
+            ((r->flags & WIRE_REPLY_REMOTE) && r->size < WIRE_ORIGIN_SIZE))
                 return -EBADMSG;
         return 0;
 }
@@ -185,6 +186,26 @@ void wire_push_record_encode(uint8_t *buf, const WirePushRecord *r) {
         wire_put_le32(buf + 12, r->uid);
         wire_put_le32(buf + 16, r->gid);
         wire_put_le32(buf + 20, r->size);
+}
+
+/* A WireOrigin: both names must be terminated within their fields. */
+int wire_origin_decode(const uint8_t *buf, size_t len, WireOrigin *o) {
+        if (len < WIRE_ORIGIN_SIZE)
+                return -EBADMSG;
+        o->relay_pid = (int32_t)wire_get_le32(buf);
+        o->relay_uid = wire_get_le32(buf + 4);
+        memcpy(o->host, buf + 8, sizeof(o->host));
+        memcpy(o->identity, buf + 8 + sizeof(o->host), sizeof(o->identity));
+        if (!memchr(o->host, 0, sizeof(o->host)) || !memchr(o->identity, 0, sizeof(o->identity)))
+                return -EBADMSG;
+        return 0;
+}
+
+void wire_origin_encode(uint8_t *buf, const WireOrigin *o) {
+        wire_put_le32(buf, (uint32_t)o->relay_pid);
+        wire_put_le32(buf + 4, o->relay_uid);
+        memcpy(buf + 8, o->host, sizeof(o->host));
+        memcpy(buf + 8 + sizeof(o->host), o->identity, sizeof(o->identity));
 }
 
 /**

@@ -15,8 +15,10 @@
  *   nm-task noreply HOST NAME    the server there destroys our reply right: RCV_SERVER_DIED
  *   nm-task movereceive HOST NAME a port of ours, 3 messages queued, moved there; 2 more sent
  *                                after the move; the server there must read 1..5 in order
+ *   nm-task who HOST NAME        print who the server there says sent our request
  */
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +63,27 @@ static int serve(const char *name, int ready_fd) {
                         return 1;
                 if (m.h.msg_id == 999)
                         continue;       /* "backlog": never answered */
+                if (m.h.msg_id == 9) {  /* "who": the sender's credentials, as a string */
+                        msg_sender_t who;
+                        msg_origin_t from;
+                        struct {
+                                msg_header_t h;
+                                msg_type_t t;
+                                char s[400];
+                        } a = { .h = { .msg_remote_port = m.h.msg_remote_port, .msg_id = 109,
+                                       .msg_bits = MSG_BITS(MSG_TYPE_MOVE_SEND_ONCE, 0) } };
+                        msg_last_sender(&who);
+                        int r = msg_last_origin(&from);
+                        int n = r == 0 ? snprintf(a.s, sizeof(a.s), "remote pid=%d uid=%u gid=%u host=%s identity=%s "
+                                                  "relay_pid=%d relay_uid=%u", who.pid, who.uid, who.gid, from.host,
+                                                  from.identity, from.relay_pid, from.relay_uid)
+                                       : snprintf(a.s, sizeof(a.s), "local pid=%d origin=%s", who.pid,
+                                                  r == -ENODATA ? "none" : "error");
+                        a.t = (msg_type_t){ MSG_TYPE_STRING, 0, (uint32_t)n + 1 };
+                        a.h.msg_size = sizeof(msg_header_t) + MSG_ITEM_SIZE((uint32_t)n + 1);
+                        msg_send(&a.h, SEND_TIMEOUT, 5000);
+                        continue;
+                }
                 if (m.h.msg_id == 7) {  /* "noreply": the reply right destroyed unanswered */
                         port_deallocate(task_self(), m.h.msg_remote_port);
                         continue;
@@ -166,6 +189,18 @@ int main(int argc, char **argv) {
         m.h.msg_id = 1;
         msg_type_t *t = (msg_type_t *)(m.b + sizeof(msg_header_t));
         uint8_t *data = m.b + sizeof(msg_header_t) + sizeof(msg_type_t);
+        if (strcmp(what, "who") == 0) {
+                m.h.msg_id = 9;
+                m.h.msg_size = sizeof(msg_header_t);
+                msg_return_t r = msg_rpc(&m.h, RCV_TIMEOUT, sizeof(m), 0, 10000);
+                if (r != 0)
+                        return fail("who", r);
+                if (m.h.msg_id != 109 || m.h.msg_size < sizeof(msg_header_t) + MSG_ITEM_SIZE(1))
+                        return fail("who: the answer", -1);
+                m.b[sizeof(m.b) - 1] = 0;
+                printf("%s\n", (const char *)data);
+                return 0;
+        }
         if (strcmp(what, "right") == 0) {
                 port_t mine;
                 port_allocate(task_self(), &mine);

@@ -75,6 +75,17 @@ case $out in *"host not found"*) ok "an unknown host: NETNAME_HOST_NOT_FOUND" ;;
 out=$(on hostA "$build/clients/echo/machipc-echo" -w 0 -H hostB -n nothing echo x 2>&1)
 case $out in *"not checked in"*) ok "an unknown name there: NETNAME_NOT_CHECKED_IN" ;; *) bad "unknown name: $out" ;; esac
 
+# Sender credentials: a message from another host names that host and its certificate, and the
+# netmsgd that relayed it, never a pid, uid or gid of this machine.
+out=$(on hostA "$build/tests/netmsg/nm-task" who hostB nm-b 2>&1)
+want="remote pid=0 uid=4294967295 gid=4294967295 host=hostA identity=hostA relay_pid=$nm_hostB relay_uid=$(id -u)"
+[ "$out" = "$want" ] && ok "a message from hostA names hostA and its certificate at hostB" || bad "credentials: $out"
+out=$(on hostC "$build/tests/netmsg/nm-task" who hostB nm-b 2>&1)
+case $out in "remote pid=0 "*" host=hostC identity=hostC relay_pid=$nm_hostB "*) ok "one from hostC names hostC" ;;
+  *) bad "credentials from hostC: $out" ;; esac
+out=$(on hostB "$build/tests/netmsg/nm-task" who "" nm-b 2>&1)
+case $out in "local pid="*" origin=none") ok "a local sender stays a local pid" ;; *) bad "local credentials: $out" ;; esac
+
 # machipcctl shows the peers and the proxy ports here, and where they lead (a task holds one).
 on hostA "$build/tests/netmsg/nm-task" watch hostB nm-b >"$work/holder.out" 2>&1 &
 holder=$!

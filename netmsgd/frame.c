@@ -144,6 +144,13 @@ size_t nm_begin(NmWriter *w, uint16_t type) {
         return start;
 }
 
+/* nm_header() - a frame's header alone, for a body of @len bytes written after it some other way. */
+void nm_header(uint8_t out[NM_HDR_SIZE], uint16_t type, uint32_t len) {
+        uint8_t b[NM_HDR_SIZE] = { (uint8_t)len, (uint8_t)(len >> 8), (uint8_t)(len >> 16), (uint8_t)(len >> 24),
+                                   (uint8_t)type, (uint8_t)(type >> 8), 0, 0 };
+        memcpy(out, b, NM_HDR_SIZE);
+}
+
 void nm_end(NmWriter *w, size_t start) {
         if (w->oom)
                 return;

@@ -76,6 +76,7 @@ void nm_put_bytes(NmWriter *w, const void *p, size_t n);
 void nm_put_ref(NmWriter *w, NmRef ref);
 size_t nm_begin(NmWriter *w, uint16_t type);
 void nm_end(NmWriter *w, size_t start);
+void nm_header(uint8_t out[NM_HDR_SIZE], uint16_t type, uint32_t len);
 
 /* The element size of a data item's type, or 0 for types that are not plain data. */
 uint32_t nm_elem_size(uint16_t type);

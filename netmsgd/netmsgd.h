@@ -79,6 +79,8 @@ struct Peer {
         uint64_t assembly_left;
         uint32_t assembly_region;
         uint64_t assembly_off;
+        uint32_t data_left;             /* bytes of the NM_DATA frame being read still to come */
+        uint64_t discard_left;          /* bytes of NM_DATA to drop: the regions of a message not delivered */
 };
 
 typedef struct {
@@ -113,11 +115,14 @@ Peer *peer_new(const char *host, const char *addr);
 int peer_dial(Peer *p);
 int peer_accept(int fd);
 void peer_send(Peer *p, NmWriter *w);
+void peer_send_region(Peer *p, vm_address_t address, vm_size_t size);
 void peer_gone(Peer *p, const char *why);
 void peer_tick(void);
 
 /* proxy.c */
 void proxy_on_frame(Peer *p, uint16_t type, const uint8_t *body, uint32_t len);
+uint64_t proxy_data_room(Peer *p, uint8_t **dst);
+void proxy_data_took(Peer *p, uint32_t n);
 void proxy_on_message(msg_header_t *h);
 void proxy_on_notification(msg_header_t *h);
 void proxy_peer_gone(Peer *p);

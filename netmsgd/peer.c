@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/mman.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent_ssl.h>
 #include <openssl/err.h>
@@ -81,7 +82,12 @@ static void no_delay(struct bufferevent *bev) {
 
 static void start(Peer *p, struct bufferevent *bev) {
         p->bev = bev;
+        p->data_left = 0;
+        p->discard_left = 0;
         no_delay(bev);
+        /* Large regions stream through: read and write in pieces of a chunk, not libevent's 16 KiB. */
+        bufferevent_set_max_single_read(bev, NM_CHUNK);
+        bufferevent_set_max_single_write(bev, NM_CHUNK);
         p->last_rx = time(NULL);
         bufferevent_setcb(bev, on_read, NULL, on_event, p);
         bufferevent_enable(bev, EV_READ | EV_WRITE);
@@ -134,6 +140,55 @@ void peer_send(Peer *p, NmWriter *w) {
         }
         if (p->bev && !p->dead)
                 bufferevent_write(p->bev, w->buf, w->len);
+}
+
+/* A region streamed by reference: unmapped once the connection has written (or dropped) all of it. */
+typedef struct {
+        vm_address_t address;
+        vm_size_t size;
+        uint32_t refs;
+} Streamed;
+
+static void streamed_done(const void *data, size_t len, void *arg) {
+        Streamed *s = arg;
+        (void)data;
+        (void)len;
+        if (--s->refs == 0) {
+                vm_deallocate(task_self(), s->address, s->size);
+                free(s);
+        }
+}
+
+/*
+ * peer_send_region() - a region, in NM_DATA frames of NM_CHUNK bytes, right
+ * behind what was sent before; its pages go to TLS as they are (no copy),
+ * and it is unmapped once written.  Takes the region in every case.
+ */
+void peer_send_region(Peer *p, vm_address_t address, vm_size_t size) {
+        Streamed *s = p->bev && !p->dead ? malloc(sizeof(*s)) : NULL;
+        if (!s) {
+                vm_deallocate(task_self(), address, size);
+                return;
+        }
+        *s = (Streamed){ address, size, 1 };
+#ifdef MADV_POPULATE_READ
+        /* Read faults a page at a time would cost more than the encryption: map it all now. */
+        madvise((void *)(uintptr_t)address, size, MADV_POPULATE_READ);
+#endif
+        struct evbuffer *out = bufferevent_get_output(p->bev);
+        for (vm_size_t off = 0; off < size; off += NM_CHUNK) {
+                uint32_t n = size - off < NM_CHUNK ? (uint32_t)(size - off) : NM_CHUNK;
+                uint8_t hdr[NM_HDR_SIZE];
+                nm_header(hdr, NM_DATA, n);
+                s->refs++;
+                if (evbuffer_add(out, hdr, sizeof(hdr)) < 0 ||
+                    evbuffer_add_reference(out, (const uint8_t *)(uintptr_t)address + off, n, streamed_done, s) < 0) {
+                        s->refs--;
+                        peer_gone(p, "out of memory streaming a region");
+                        break;
+                }
+        }
+        streamed_done(NULL, 0, s);
 }
 
 static void free_peer(evutil_socket_t fd, short what, void *arg) {
@@ -282,6 +337,35 @@ static void on_read(struct bufferevent *bev, void *arg) {
         p->last_rx = time(NULL);
         while (!p->dead) {
                 size_t avail = evbuffer_get_length(in);
+                if (p->data_left && !p->assembly && p->discard_left) {
+                        /* The regions of a message that was not delivered: read and dropped. */
+                        size_t n = avail < p->data_left ? avail : p->data_left;
+                        if (n > p->discard_left)
+                                n = (size_t)p->discard_left;
+                        if (!n)
+                                return;
+                        evbuffer_drain(in, n);
+                        p->data_left -= (uint32_t)n;
+                        p->discard_left -= n;
+                        continue;
+                }
+                if (p->data_left) {
+                        /* Inside an NM_DATA body: its bytes go straight into the region being filled. */
+                        uint8_t *dst;
+                        uint64_t room = proxy_data_room(p, &dst);
+                        if (!room) {
+                                peer_gone(p, "NM_DATA beyond the regions its message announced");
+                                return;
+                        }
+                        size_t n = avail < p->data_left ? avail : p->data_left;
+                        if (n > room)
+                                n = (size_t)room;
+                        if (!n || evbuffer_remove(in, dst, n) != (int)n)
+                                return;
+                        p->data_left -= (uint32_t)n;
+                        proxy_data_took(p, (uint32_t)n);
+                        continue;
+                }
                 if (avail < NM_HDR_SIZE)
                         return;
                 uint8_t *hdr = evbuffer_pullup(in, NM_HDR_SIZE);
@@ -295,6 +379,16 @@ static void on_read(struct bufferevent *bev, void *arg) {
                         return;
                 }
                 uint32_t want = (uint32_t)(hdr[0] | hdr[1] << 8 | hdr[2] << 16 | (uint32_t)hdr[3] << 24);
+                if ((uint16_t)(hdr[4] | hdr[5] << 8) == NM_DATA && p->ready) {
+                        /* Streamed as it comes, not held whole: see above. */
+                        if (!p->assembly && !p->discard_left) {
+                                peer_gone(p, "NM_DATA that no message announced");
+                                return;
+                        }
+                        evbuffer_drain(in, NM_HDR_SIZE);
+                        p->data_left = want;
+                        continue;
+                }
                 if (avail < NM_HDR_SIZE + (size_t)want)
                         return;
                 uint8_t *frame = evbuffer_pullup(in, (ev_ssize_t)(NM_HDR_SIZE + want));

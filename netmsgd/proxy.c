@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/mman.h>
 #include <machipc/mig.h>
 #include "netmsgd.h"
 #include "wire.h"
@@ -140,16 +141,8 @@ static void forward(Import *im, msg_header_t *h) {
                 peer_send(p, &w);
                 /* Large regions follow, in frames of NM_CHUNK bytes, right behind it. */
                 for (uint32_t i = 0; i < n_big; i++)
-                        for (uint64_t off = 0; off < big[i].size; off += NM_CHUNK) {
-                                uint32_t n = big[i].size - off < NM_CHUNK ? (uint32_t)(big[i].size - off) : NM_CHUNK;
-                                NmWriter d;
-                                nm_writer_init(&d);
-                                size_t df = nm_begin(&d, NM_DATA);
-                                nm_put_bytes(&d, (const uint8_t *)(uintptr_t)big[i].address + off, n);
-                                nm_end(&d, df);
-                                peer_send(p, &d);
-                                nm_writer_free(&d);
-                        }
+                        peer_send_region(p, big[i].address, big[i].size);
+                n_big = 0;
                 nm.forwarded++;
         }
         for (uint32_t i = 0; i < n_big; i++)
@@ -248,6 +241,7 @@ static void deliver(Peer *p, const uint8_t *body, uint32_t len) {
                                 import_drop(im);
                         tell(p, NM_ONCE_GONE, reply.id);
                 }
+                p->discard_left = streamed;     /* its large regions still come: read, dropped */
                 return;
         }
         port_t dest_name = e->name;
@@ -293,6 +287,11 @@ static void deliver(Peer *p, const uint8_t *body, uint32_t len) {
                                 }
                                 if (size && src)
                                         memcpy((void *)(uintptr_t)a, src, (size_t)size);
+#ifdef MADV_POPULATE_WRITE
+                                /* Streamed into: its pages made in one call, not a fault per page. */
+                                if (!src)
+                                        madvise((void *)(uintptr_t)a, (size_t)size, MADV_POPULATE_WRITE);
+#endif
                                 regions[n_regions] = a;
                                 region_sizes[n_regions++] = size;
                                 msg_ool_t o = { a, size };
@@ -340,6 +339,7 @@ static void deliver(Peer *p, const uint8_t *body, uint32_t len) {
                         return;
                 }
         }
+        p->discard_left = streamed;     /* its large regions still come: read, dropped */
         msg_return_t sr = SEND_TOO_LARGE;
         nm_log("peer %s: a message for export %llu could not be delivered: %s", p->host,
                (unsigned long long)dest, machipc_strerror(sr));
@@ -438,32 +438,33 @@ void proxy_retry_pending(void) {
 
 /* ---- frames ---- */
 
-/* Where NM_DATA's bytes go: the large regions of the message being assembled, in order. */
-static void on_data(Peer *p, const uint8_t *body, uint32_t len) {
+/*
+ * proxy_data_room() - where NM_DATA's next bytes go: the large region of the
+ * message being assembled that is not full yet (*@dst); returns the room
+ * left in it, 0 if there is none (more data than the message announced).
+ */
+uint64_t proxy_data_room(Peer *p, uint8_t **dst) {
         Pending *pd = p->assembly;
-        while (len && pd) {
-                uint32_t i = p->assembly_region;
-                while (i < pd->n_regions && pd->sizes[i] <= NM_INLINE_REGION_MAX)
-                        i++;
-                if (i >= pd->n_regions)
-                        break;
-                uint64_t room = pd->sizes[i] - p->assembly_off;
-                uint32_t n = len < room ? len : (uint32_t)room;
-                memcpy((uint8_t *)(uintptr_t)pd->regions[i] + p->assembly_off, body, n);
-                body += n;
-                len -= n;
-                p->assembly_left -= n;
-                p->assembly_off += n;
-                if (p->assembly_off == pd->sizes[i]) {
-                        p->assembly_region = i + 1;
-                        p->assembly_off = 0;
-                } else {
-                        p->assembly_region = i;
-                }
-        }
-        if (!pd || len) {
-                peer_gone(p, "NM_DATA that no message announced");
-                return;
+        if (!pd)
+                return 0;
+        uint32_t i = p->assembly_region;
+        while (i < pd->n_regions && pd->sizes[i] <= NM_INLINE_REGION_MAX)
+                i++;
+        if (i >= pd->n_regions)
+                return 0;
+        p->assembly_region = i;
+        *dst = (uint8_t *)(uintptr_t)pd->regions[i] + p->assembly_off;
+        return pd->sizes[i] - p->assembly_off;
+}
+
+/* proxy_data_took() - @n bytes were written where proxy_data_room() said; a message whose regions are all there goes. */
+void proxy_data_took(Peer *p, uint32_t n) {
+        Pending *pd = p->assembly;
+        p->assembly_left -= n;
+        p->assembly_off += n;
+        if (p->assembly_off == pd->sizes[p->assembly_region]) {
+                p->assembly_region++;
+                p->assembly_off = 0;
         }
         if (p->assembly_left)
                 return;
@@ -477,14 +478,11 @@ static void on_data(Peer *p, const uint8_t *body, uint32_t len) {
 void proxy_on_frame(Peer *p, uint16_t type, const uint8_t *body, uint32_t len) {
         NmReader r;
         nm_reader_init(&r, body, len);
-        if (p->assembly && type != NM_DATA) {
+        if ((p->assembly || p->discard_left) && type != NM_DATA) {
                 peer_gone(p, "a frame in the middle of a message's regions");
                 return;
         }
         switch (type) {
-        case NM_DATA:
-                on_data(p, body, len);
-                return;
         case NM_MSG:
                 deliver(p, body, len);
                 return;

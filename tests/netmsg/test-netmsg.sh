@@ -28,7 +28,7 @@ cert() { # cert HOST CA
   openssl x509 -req -in "$pki/$1.csr" -CA "$pki/$2.pem" -CAkey "$pki/$2.key" -CAcreateserial \
     -out "$pki/$1.pem" -days 2 2>/dev/null
 }
-cert hostA ca; cert hostB ca; cert hostC ca; cert mallory evil
+cert hostA ca; cert hostB ca; cert hostC ca; cert hostD ca; cert mallory evil
 
 start_ready() { # start_ready VAR CMD... : start CMD with --ready-fd, wait for READY=1, pid in VAR
   local var=$1 fifo=$work/ready.$RANDOM line=""
@@ -151,6 +151,29 @@ fi
 exec 5<>/dev/tcp/127.0.0.1/$((base + 2)) && { head -c 4096 /dev/urandom >&5; exec 5>&-; }
 printf '\xff\xff\xff\xff\x01\x00\x00\x00' | { exec 6<>/dev/tcp/127.0.0.1/$((base + 2)); cat >&6; exec 6>&-; }
 kill -0 "$nm_hostB" && ok "garbage on hostB's port: netmsgd still running" || bad "netmsgd B died of garbage"
+# An authenticated peer (hostD, a good certificate) that says HELLO, then frames that make no
+# sense: NM_DATA no message announced; an NM_MSG announcing a 20 KiB region, then 24 KiB of data.
+hello='\x0b\x00\x00\x00\x01\x00\x00\x00\x01\x00\x00\x00\x05\x00hostD'
+fake_peer() { # fake_peer BYTES [OPTION]: send them as hostD over TLS, wait for hostB to close (or hang up)
+  printf "$hello$1" | timeout 10 openssl s_client -quiet ${2:-} -connect 127.0.0.1:$((base + 2)) -cert "$pki/hostD.pem" \
+    -key "$pki/hostD.key" -CAfile "$pki/ca.pem" >/dev/null 2>&1
+}
+fake_peer '\x04\x00\x00\x00\x0a\x00\x00\x00abcd'
+grep -q "peer hostD: NM_DATA that no message announced" "$work/hostB.log" &&
+  ok "NM_DATA no message announced: that peer closed" || bad "stray NM_DATA: $(tail -n 3 "$work/hostB.log")"
+# NM_MSG: dest u64 1 (no such export: its regions are read and dropped), id, reply ref (null),
+# items: one MEMORY item of one 20 KiB region; its 20 KiB follow, then a PING: nothing wrong.
+msg='\x01\x00\x00\x00\x00\x00\x00\x00''\x01\x00\x00\x00''\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00'
+msg="\x2a\x00\x00\x00\x02\x00\x00\x00$msg\x10\x00\x00\x00"'\x20\x00\x00\x00\x01\x00\x00\x00''\x00\x50\x00\x00\x00\x00\x00\x00'
+data=$(head -c 20480 /dev/zero | tr '\0' 'x')
+fake_peer "$msg\x00\x50\x00\x00\x0a\x00\x00\x00$data\x00\x00\x00\x00\x08\x00\x00\x00" -no_ign_eof
+tail -n 1 "$work/hostB.log" | grep -q "peer hostD: connection closed" &&
+  ok "the regions of a message for a dead export: read and dropped" || bad "dropped regions: $(tail -n 3 "$work/hostB.log")"
+# The same with 4 KiB more data than announced.
+fake_peer "$msg\x00\x60\x00\x00\x0a\x00\x00\x00$data$(head -c 4096 /dev/zero | tr '\0' 'y')"
+grep -q "peer hostD: NM_DATA beyond the regions its message announced" "$work/hostB.log" &&
+  ok "more NM_DATA than the message announced: that peer closed" || bad "too much NM_DATA: $(tail -n 3 "$work/hostB.log")"
+kill -0 "$nm_hostB" && ok "hostB's netmsgd still running after both" || bad "netmsgd B died of bad frames"
 out=$(on hostA "$build/clients/echo/machipc-echo" -w 15000 -H hostB echo "still serving" 2>&1)
 [ "$out" = "echo: still serving" ] && ok "and still serving" || bad "after garbage: $out"
 

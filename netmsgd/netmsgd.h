@@ -79,6 +79,7 @@ struct Peer {
         uint64_t assembly_left;
         uint32_t assembly_region;
         uint64_t assembly_off;
+        bool assembly_started;          /* the region being filled has its pages being made (prefault.c) */
         uint32_t data_left;             /* bytes of the NM_DATA frame being read still to come */
         uint64_t discard_left;          /* bytes of NM_DATA to drop: the regions of a message not delivered */
 };

@@ -22,6 +22,7 @@
 #include <machipc/mig.h>
 #include "netmsgd.h"
 #include "wire.h"
+#include "prefault.h"
 #include "rights.h"
 
 /* ---- messages out: a local task sent to a proxy ---- */
@@ -287,11 +288,6 @@ static void deliver(Peer *p, const uint8_t *body, uint32_t len) {
                                 }
                                 if (size && src)
                                         memcpy((void *)(uintptr_t)a, src, (size_t)size);
-#ifdef MADV_POPULATE_WRITE
-                                /* Streamed into: its pages made in one call, not a fault per page. */
-                                if (!src)
-                                        madvise((void *)(uintptr_t)a, (size_t)size, MADV_POPULATE_WRITE);
-#endif
                                 regions[n_regions] = a;
                                 region_sizes[n_regions++] = size;
                                 msg_ool_t o = { a, size };
@@ -329,6 +325,7 @@ static void deliver(Peer *p, const uint8_t *body, uint32_t len) {
                         p->assembly_left = streamed;
                         p->assembly_region = 0;
                         p->assembly_off = 0;
+                        p->assembly_started = false;
                         return;
                 }
                 if (pd) {
@@ -452,6 +449,11 @@ uint64_t proxy_data_room(Peer *p, uint8_t **dst) {
                 i++;
         if (i >= pd->n_regions)
                 return 0;
+        if (p->assembly_off == 0 && (p->assembly_region != i || !p->assembly_started)) {
+                /* Its pages made ahead of the bytes, by prefault.c's thread. */
+                prefault_start((void *)(uintptr_t)pd->regions[i], (size_t)pd->sizes[i]);
+                p->assembly_started = true;
+        }
         p->assembly_region = i;
         *dst = (uint8_t *)(uintptr_t)pd->regions[i] + p->assembly_off;
         return pd->sizes[i] - p->assembly_off;
@@ -463,8 +465,10 @@ void proxy_data_took(Peer *p, uint32_t n) {
         p->assembly_left -= n;
         p->assembly_off += n;
         if (p->assembly_off == pd->sizes[p->assembly_region]) {
+                prefault_stop((void *)(uintptr_t)pd->regions[p->assembly_region]);
                 p->assembly_region++;
                 p->assembly_off = 0;
+                p->assembly_started = false;
         }
         if (p->assembly_left)
                 return;
@@ -544,6 +548,8 @@ void proxy_on_frame(Peer *p, uint16_t type, const uint8_t *body, uint32_t len) {
 /* proxy_peer_gone() - the peer is gone: its proxies die, our exports to it are released. */
 void proxy_peer_gone(Peer *p) {
         if (p->assembly) {
+                for (uint32_t i = 0; i < p->assembly->n_regions; i++)
+                        prefault_stop((void *)(uintptr_t)p->assembly->regions[i]);
                 pending_free(p->assembly, true);
                 p->assembly = NULL;
         }

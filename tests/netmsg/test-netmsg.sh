@@ -173,7 +173,31 @@ tail -n 1 "$work/hostB.log" | grep -q "peer hostD: connection closed" &&
 fake_peer "$msg\x00\x60\x00\x00\x0a\x00\x00\x00$data$(head -c 4096 /dev/zero | tr '\0' 'y')"
 grep -q "peer hostD: NM_DATA beyond the regions its message announced" "$work/hostB.log" &&
   ok "more NM_DATA than the message announced: that peer closed" || bad "too much NM_DATA: $(tail -n 3 "$work/hostB.log")"
-kill -0 "$nm_hostB" && ok "hostB's netmsgd still running after both" || bad "netmsgd B died of bad frames"
+# A peer that goes away in the middle of a large region (its pages being made): the message is
+# dropped, and nothing hangs.  hostD looks nm-b up (export 1), sends it 1 MiB of a 64 MiB region.
+mkfifo "$work/hostD.in"
+timeout 30 openssl s_client -quiet -no_ign_eof -connect 127.0.0.1:$((base + 2)) -cert "$pki/hostD.pem" \
+  -key "$pki/hostD.key" -CAfile "$pki/ca.pem" <"$work/hostD.in" >/dev/null 2>&1 &
+sc=$!
+exec 7>"$work/hostD.in"
+printf "$hello"'\x0a\x00\x00\x00\x05\x00\x00\x00\x01\x00\x00\x00\x04\x00nm-b' >&7
+exported=no
+for _ in $(seq 150); do   # until hostB has exported nm-b to hostD
+  on hostB "$build/clients/machipcctl/machipcctl" proxies 2>/dev/null | grep -Eq '^hostD +hostD +yes +1$' &&
+    { exported=yes; break; }
+  sleep 0.1
+done
+[ $exported = yes ] && ok "a look-up from a bare TLS peer: nm-b exported to it" || bad "hostD's look-up"
+
+msg='\x01\x00\x00\x00\x00\x00\x00\x00''\x01\x00\x00\x00''\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00'
+printf "\x2a\x00\x00\x00\x02\x00\x00\x00$msg"'\x10\x00\x00\x00\x20\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x04\x00\x00\x00\x00' >&7
+printf '\x00\x00\x10\x00\x0a\x00\x00\x00' >&7
+head -c 1048576 /dev/zero >&7
+exec 7>&-
+wait $sc
+grep "peer hostD" "$work/hostB.log" | tail -n 1 | grep -q "connection closed" &&
+  ok "a peer gone in the middle of a 64 MiB region: dropped" || bad "half a region: $(tail -n 3 "$work/hostB.log")"
+kill -0 "$nm_hostB" && ok "hostB's netmsgd still running after all that" || bad "netmsgd B died of bad frames"
 out=$(on hostA "$build/clients/echo/machipc-echo" -w 15000 -H hostB echo "still serving" 2>&1)
 [ "$out" = "echo: still serving" ] && ok "and still serving" || bad "after garbage: $out"
 

@@ -17,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <sys/mman.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent_ssl.h>
 #include <openssl/err.h>
@@ -171,10 +170,8 @@ void peer_send_region(Peer *p, vm_address_t address, vm_size_t size) {
                 return;
         }
         *s = (Streamed){ address, size, 1 };
-#ifdef MADV_POPULATE_READ
-        /* Read faults a page at a time would cost more than the encryption: map it all now. */
-        madvise((void *)(uintptr_t)address, size, MADV_POPULATE_READ);
-#endif
+        /* Its pages are faulted in as TLS reads them: at the same time as the other side decrypts
+         * (mapping them all first, in one call, kept the other side waiting longer). */
         struct evbuffer *out = bufferevent_get_output(p->bev);
         for (vm_size_t off = 0; off < size; off += NM_CHUNK) {
                 uint32_t n = size - off < NM_CHUNK ? (uint32_t)(size - off) : NM_CHUNK;

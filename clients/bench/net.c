@@ -153,6 +153,9 @@ static double rpc_once(port_t to, int32_t id) {
         return now_s() - t0;
 }
 
+/* Large transfers, each way of moving the bytes, per run: their median is the figure (one is noisy). */
+#define NET_TRANSFERS 3
+
 /* The client on host A: its figures go to @out as one line. */
 static int net_client(void *arg) {
         NetClient *c = arg;
@@ -188,21 +191,26 @@ static int net_client(void *arg) {
         if (rpc_once(remote, NET_COUNT) < 0)
                 return 5;
         double oneway = n / (now_s() - t0);
-        /* A region moved out of line, read there, answered. */
-        vm_address_t a;
-        if (vm_allocate(task_self(), &a, c->ool, 1))
-                return 6;
-        memset((void *)(uintptr_t)a, 1, c->ool);
-        struct {
-                msg_header_t h;
-                msg_type_t t;
-                msg_ool_t o;
-        } m = { .h = { .msg_size = sizeof(m), .msg_remote_port = remote, .msg_id = NET_OOL },
-                .t = { MSG_TYPE_MEMORY, MSG_TYPE_FLAG_DEALLOCATE, 1 }, .o = { a, c->ool } };
-        t0 = now_s();
-        if (msg_rpc(&m.h, RCV_TIMEOUT, sizeof(m), 0, 120000))
-                return 7;
-        double ool = c->ool / (now_s() - t0) / 1e6;
+        /* A region moved out of line, read there, answered: NET_TRANSFERS times, the median. */
+        double ools[NET_TRANSFERS];
+        for (int k = 0; k < NET_TRANSFERS; k++) {
+                vm_address_t a;
+                if (vm_allocate(task_self(), &a, c->ool, 1))
+                        return 6;
+                memset((void *)(uintptr_t)a, 1, c->ool);
+                struct {
+                        msg_header_t h;
+                        msg_type_t t;
+                        msg_ool_t o;
+                } m = { .h = { .msg_size = sizeof(m), .msg_remote_port = remote, .msg_id = NET_OOL },
+                        .t = { MSG_TYPE_MEMORY, MSG_TYPE_FLAG_DEALLOCATE, 1 }, .o = { a, c->ool } };
+                t0 = now_s();
+                if (msg_rpc(&m.h, RCV_TIMEOUT, sizeof(m), 0, 120000))
+                        return 7;
+                ools[k] = c->ool / (now_s() - t0) / 1e6;
+        }
+        qsort(ools, NET_TRANSFERS, sizeof(double), cmp_double);
+        double ool = ools[NET_TRANSFERS / 2];
         dprintf(c->out, "%.3f %.3f %.3f %.3f %.0f %.1f\n", sl[c->iters / 2] * 1e6, sl[c->iters * 99 / 100] * 1e6,
                 sr[c->iters / 2] * 1e6, sr[c->iters * 99 / 100] * 1e6, oneway, ool);
         msg_header_t h = { .msg_size = sizeof(h), .msg_remote_port = local, .msg_id = ID_STOP };
@@ -353,7 +361,11 @@ void bench_net(void) {
                         r->value = oolmbs;
                         r->unit = "MB/s";
                         r = result("tls_raw_%zuMiB", c.ool >> 20);
-                        r->value = raw_tls(c.ool);
+                        double raws[NET_TRANSFERS];
+                        for (int k = 0; k < NET_TRANSFERS; k++)
+                                raws[k] = raw_tls(c.ool);
+                        qsort(raws, NET_TRANSFERS, sizeof(double), cmp_double);
+                        r->value = raws[NET_TRANSFERS / 2];
                         r->unit = "MB/s";
                 } else if (!opt.json) {
                         fprintf(stderr, "  section net: the client failed\n");

@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include "bench.h"
@@ -222,63 +223,135 @@ static int net_client(void *arg) {
         return 0;
 }
 
-/* Raw TLS 1.3: @size bytes from one process to another over loopback, with the run's certificates. */
-static double raw_tls(size_t size) {
-        SSL_CTX *sctx = SSL_CTX_new(TLS_server_method()), *cctx = SSL_CTX_new(TLS_client_method());
+/* A TLS 1.3 connection over loopback between this process and a child, with the run's certificates. */
+typedef struct {
+        SSL_CTX *sctx, *cctx;
+        SSL *c;
+        int fd, ls;
+        pid_t pid;
+} TlsPair;
+
+/* Connect; the child runs @serve on its end and exits with what it returns. */
+static int tls_pair(TlsPair *t, int (*serve)(SSL *s, size_t arg), size_t arg) {
+        memset(t, 0, sizeof(*t));
+        t->fd = t->ls = -1;
+        t->sctx = SSL_CTX_new(TLS_server_method());
+        t->cctx = SSL_CTX_new(TLS_client_method());
         char cert[256], key[256], ca[256];
         snprintf(cert, sizeof(cert), "%s/b.pem", net_dir);
         snprintf(key, sizeof(key), "%s/b.key", net_dir);
         snprintf(ca, sizeof(ca), "%s/ca.pem", net_dir);
-        if (!sctx || !cctx || SSL_CTX_use_certificate_file(sctx, cert, SSL_FILETYPE_PEM) != 1 ||
-            SSL_CTX_use_PrivateKey_file(sctx, key, SSL_FILETYPE_PEM) != 1 ||
-            SSL_CTX_load_verify_locations(cctx, ca, NULL) != 1)
+        if (!t->sctx || !t->cctx || SSL_CTX_use_certificate_file(t->sctx, cert, SSL_FILETYPE_PEM) != 1 ||
+            SSL_CTX_use_PrivateKey_file(t->sctx, key, SSL_FILETYPE_PEM) != 1 ||
+            SSL_CTX_load_verify_locations(t->cctx, ca, NULL) != 1)
                 return -1;
-        SSL_CTX_set_min_proto_version(sctx, TLS1_3_VERSION);
-        int ls = socket(AF_INET, SOCK_STREAM, 0);
+        SSL_CTX_set_min_proto_version(t->sctx, TLS1_3_VERSION);
+        t->ls = socket(AF_INET, SOCK_STREAM, 0);
         struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
         socklen_t sl = sizeof(sa);
-        if (ls < 0 || bind(ls, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(ls, 1) < 0 ||
-            getsockname(ls, (struct sockaddr *)&sa, &sl) < 0)
+        if (t->ls < 0 || bind(t->ls, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(t->ls, 1) < 0 ||
+            getsockname(t->ls, (struct sockaddr *)&sa, &sl) < 0)
                 return -1;
         fflush(NULL);
-        pid_t pid = fork();
-        if (pid == 0) {
-                int fd = accept(ls, NULL, NULL);
-                SSL *s = SSL_new(sctx);
+        t->pid = fork();
+        if (t->pid == 0) {
+                int fd = accept(t->ls, NULL, NULL), one = 1;
+                setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+                SSL *s = SSL_new(t->sctx);
                 SSL_set_fd(s, fd);
-                if (SSL_accept(s) != 1)
-                        _exit(1);
-                static char buf[1 << 16];
-                size_t got = 0;
-                int n;
-                while (got < size && (n = SSL_read(s, buf, sizeof(buf))) > 0)
-                        got += (size_t)n;
-                SSL_write(s, "k", 1);
-                _exit(got == size ? 0 : 2);
+                _exit(SSL_accept(s) == 1 ? serve(s, arg) : 1);
         }
-        int fd = socket(AF_INET, SOCK_STREAM, 0);
-        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+        int one = 1;
+        t->fd = socket(AF_INET, SOCK_STREAM, 0);
+        if (t->pid < 0 || connect(t->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
                 return -1;
-        SSL *c = SSL_new(cctx);
-        SSL_set_fd(c, fd);
-        if (SSL_connect(c) != 1)
-                return -1;
-        static char chunk[1 << 20];
-        memset(chunk, 1, sizeof(chunk));
-        double t0 = now_s();
-        for (size_t sent = 0; sent < size; sent += sizeof(chunk))
-                if (SSL_write(c, chunk, sizeof(chunk)) <= 0)
-                        return -1;
-        char k;
-        SSL_read(c, &k, 1);
-        double mbs = size / (now_s() - t0) / 1e6;
-        reap(pid);
-        SSL_free(c);
-        close(fd);
-        close(ls);
-        SSL_CTX_free(sctx);
-        SSL_CTX_free(cctx);
+        setsockopt(t->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        t->c = SSL_new(t->cctx);
+        SSL_set_fd(t->c, t->fd);
+        return SSL_connect(t->c) == 1 ? 0 : -1;
+}
+
+static void tls_pair_end(TlsPair *t) {
+        if (t->pid > 0)
+                reap(t->pid);
+        SSL_free(t->c);
+        if (t->fd >= 0)
+                close(t->fd);
+        if (t->ls >= 0)
+                close(t->ls);
+        SSL_CTX_free(t->sctx);
+        SSL_CTX_free(t->cctx);
+}
+
+/* The child's end of raw_tls(): read @size bytes, answer one. */
+static int sink(SSL *s, size_t size) {
+        static char buf[1 << 16];
+        size_t got = 0;
+        int n;
+        while (got < size && (n = SSL_read(s, buf, sizeof(buf))) > 0)
+                got += (size_t)n;
+        SSL_write(s, "k", 1);
+        return got == size ? 0 : 2;
+}
+
+/* Raw TLS 1.3: @size bytes from one process to another over loopback, with the run's certificates. */
+static double raw_tls(size_t size) {
+        TlsPair t;
+        double mbs = -1;
+        if (tls_pair(&t, sink, size) == 0) {
+                static char chunk[1 << 20];
+                memset(chunk, 1, sizeof(chunk));
+                double t0 = now_s();
+                size_t sent = 0;
+                while (sent < size && SSL_write(t.c, chunk, sizeof(chunk)) > 0)
+                        sent += sizeof(chunk);
+                char k;
+                if (sent >= size && SSL_read(t.c, &k, 1) == 1)
+                        mbs = size / (now_s() - t0) / 1e6;
+        }
+        tls_pair_end(&t);
         return mbs;
+}
+
+/* The child's end of raw_tls_rtt(): echo 64-byte records until the connection ends. */
+static int echo64(SSL *s, size_t arg) {
+        char b[64];
+        (void)arg;
+        while (SSL_read(s, b, sizeof(b)) == (int)sizeof(b))
+                if (SSL_write(s, b, sizeof(b)) != (int)sizeof(b))
+                        return 2;
+        return 0;
+}
+
+/*
+ * Raw TLS 1.3 round trip of 64 bytes between two processes on loopback: the
+ * least one RPC to another host adds to the hops a local RPC makes (median, us).
+ */
+static double raw_tls_rtt(int iters, double *p99) {
+        TlsPair t;
+        double med = -1;
+        double *v = malloc(sizeof(double) * (size_t)iters);
+        if (v && tls_pair(&t, echo64, 0) == 0) {
+                char b[64] = { 0 };
+                int i;
+                for (i = -iters / 10; i < iters; i++) {
+                        double t0 = now_s();
+                        if (SSL_write(t.c, b, sizeof(b)) != (int)sizeof(b) || SSL_read(t.c, b, sizeof(b)) != (int)sizeof(b))
+                                break;
+                        if (i >= 0)
+                                v[i] = (now_s() - t0) * 1e6;
+                }
+                if (i == iters) {
+                        qsort(v, (size_t)iters, sizeof(double), cmp_double);
+                        med = v[iters / 2];
+                        *p99 = v[iters * 99 / 100];
+                }
+                SSL_shutdown(t.c);
+                shutdown(t.fd, SHUT_WR);
+        }
+        tls_pair_end(&t);
+        free(v);
+        return med;
 }
 
 void bench_net(void) {
@@ -367,6 +440,8 @@ void bench_net(void) {
                         qsort(raws, NET_TRANSFERS, sizeof(double), cmp_double);
                         r->value = raws[NET_TRANSFERS / 2];
                         r->unit = "MB/s";
+                        r = result("tls_raw_rtt_64B");
+                        r->median_us = raw_tls_rtt(c.iters, &r->p99_us);
                 } else if (!opt.json) {
                         fprintf(stderr, "  section net: the client failed\n");
                 }

@@ -26,17 +26,6 @@ Origin *peer_origin_find(Peer *peer, uint32_t id) {
         return id >= 1 && id <= PEER_ORIGINS_MAX ? peer->origins[id - 1] : NULL;
 }
 
-/* A name: 1 to WIRE_ORIGIN_NAME_MAX bytes (@may_be_empty: 0 too), printable ASCII. */
-static bool name_ok(const char *s, bool may_be_empty) {
-        size_t n = strlen(s);
-        if (n > WIRE_ORIGIN_NAME_MAX || (n == 0 && !may_be_empty))
-                return false;
-        for (size_t i = 0; i < n; i++)
-                if ((unsigned char)s[i] < ' ' || (unsigned char)s[i] >= 0x7f)
-                        return false;
-        return true;
-}
-
 /*
  * origin_call() - KCALL_ORIGIN_CREATE (@host, @identity; *@id set) or
  * KCALL_ORIGIN_DESTROY (@id) for @task
@@ -57,7 +46,7 @@ static int origin_call(Task *task, bool create, const char *host, const char *id
                 peer->n_origins--;
                 return KERN_SUCCESS;
         }
-        if (!host || !identity || !name_ok(host, false) || !name_ok(identity, true))
+        if (!wire_origin_name_ok(host, false) || !wire_origin_name_ok(identity, true))
                 return KERN_INVALID_ARGUMENT;
         uint32_t slot = 0;
         while (slot < PEER_ORIGINS_MAX && peer->origins[slot])

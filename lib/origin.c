@@ -10,21 +10,8 @@
 #include "internal.h"
 #include "kcall.h"
 
-/* A name of an origin: 1 (or, @may_be_empty, 0) to MSG_ORIGIN_NAME_MAX printable ASCII bytes. */
-static bool name_ok(const char *s, bool may_be_empty) {
-        if (!s)
-                return false;
-        size_t n = strlen(s);
-        if (n > MSG_ORIGIN_NAME_MAX || (n == 0 && !may_be_empty))
-                return false;
-        for (size_t i = 0; i < n; i++)
-                if ((unsigned char)s[i] < ' ' || (unsigned char)s[i] >= 0x7f)
-                        return false;
-        return true;
-}
-
 kern_return_t msg_origin_create(const char *host, const char *identity, uint32_t *origin) {
-        if (!origin || !name_ok(host, false) || !name_ok(identity, true))
+        if (!origin || !wire_origin_name_ok(host, false) || !wire_origin_name_ok(identity, true))
                 return KERN_INVALID_ARGUMENT;
         port_t self = task_self();
         if (self == PORT_NULL)

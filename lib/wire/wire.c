@@ -188,6 +188,19 @@ void wire_push_record_encode(uint8_t *buf, const WirePushRecord *r) {
         wire_put_le32(buf + 20, r->size);
 }
 
+/* wire_origin_name_ok() - an origin's name: at most WIRE_ORIGIN_NAME_MAX printable ASCII bytes, and some unless @may_be_empty. */
+bool wire_origin_name_ok(const char *s, bool may_be_empty) {
+        if (!s)
+                return false;
+        size_t n = strnlen(s, WIRE_ORIGIN_NAME_MAX + 1);
+        if (n > WIRE_ORIGIN_NAME_MAX || (n == 0 && !may_be_empty))
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if ((unsigned char)s[i] < ' ' || (unsigned char)s[i] >= 0x7f)
+                        return false;
+        return true;
+}
+
 /* A WireOrigin: both names must be terminated within their fields. */
 int wire_origin_decode(const uint8_t *buf, size_t len, WireOrigin *o) {
         if (len < WIRE_ORIGIN_SIZE)

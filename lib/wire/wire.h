@@ -226,6 +226,7 @@ int wire_event_decode(const uint8_t *buf, size_t len, WireEvent *e);
 void wire_event_encode(uint8_t *buf, const WireEvent *e);
 int wire_push_record_decode(const uint8_t *buf, size_t len, WirePushRecord *r);
 void wire_push_record_encode(uint8_t *buf, const WirePushRecord *r);
+bool wire_origin_name_ok(const char *s, bool may_be_empty);
 int wire_origin_decode(const uint8_t *buf, size_t len, WireOrigin *o);
 void wire_origin_encode(uint8_t *buf, const WireOrigin *o);
 

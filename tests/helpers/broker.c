@@ -125,6 +125,31 @@ void test_broker_terminate(TestBroker *b) {
         rmdir(b->dir);
 }
 
+int test_run_as_nobody(int (*fn)(void *), void *arg) {
+        const char *was = getenv("MACHIPC_SOCKET");
+        char saved[sizeof(((TestBroker *)0)->path)] = "";
+        if (was)
+                snprintf(saved, sizeof(saved), "%s", was);
+        TestBroker b;
+        const char *const extra[] = { "--allow-group=65534", NULL };
+        test_broker_spawn(&b, extra);
+        fflush(NULL);
+        pid_t pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+                if (setgid(65534) < 0 || setuid(65534) < 0)
+                        _exit(10);
+                if (machipc_connect(b.path) != 0)
+                        _exit(11);
+                _exit(fn(arg));
+        }
+        int st = test_wait(pid);
+        test_broker_terminate(&b);
+        if (was)
+                setenv("MACHIPC_SOCKET", saved, 1);
+        return st;
+}
+
 pid_t test_spawn_ready(const char *path, const char *const *args) {
         return spawn_ready(path, args, NULL);
 }

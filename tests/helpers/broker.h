@@ -30,6 +30,10 @@ int test_stop(pid_t pid);
 pid_t test_fork(int (*fn)(void *), void *arg);
 /* Wait for a child; returns its exit status, or 128+signal. */
 int test_wait(pid_t pid);
+/* Run @fn in a child of uid and gid 65534, a task of a broker of its own that lets group 65534
+ * in; returns its exit status (10, 11: it could not become that user or connect).  Needs
+ * root.  The caller's connection is closed; its next call connects to $MACHIPC_SOCKET as it was. */
+int test_run_as_nobody(int (*fn)(void *), void *arg);
 
 /* Rendezvous without a name server: the test's main task registers a port as
  * the bootstrap port, and children send to it. */

@@ -28,14 +28,10 @@ kern_return_t do_netmsg_look_up(mach_port_t server, mach_port_t reply, char *hos
         Peer *p = peer_find(host);
         if (!p)
                 return NETNAME_HOST_NOT_FOUND;
-        if (p->n_lookups == p->cap_lookups) {
-                uint32_t cap = p->cap_lookups ? 2 * p->cap_lookups : 8;
-                Lookup *v = realloc(p->lookups, cap * sizeof(*v));
-                if (!v)
-                        return KERN_RESOURCE_SHORTAGE;
-                p->lookups = v;
-                p->cap_lookups = cap;
-        }
+        Lookup *v = nm_room(p->lookups, p->n_lookups, &p->cap_lookups, sizeof(*v));
+        if (!v)
+                return KERN_RESOURCE_SHORTAGE;
+        p->lookups = v;
         Lookup *l = &p->lookups[p->n_lookups++];
         *l = (Lookup){ p->next_request++, reply, time(NULL) + NETMSG_LOOKUP_TIMEOUT_S };
         NmWriter w;

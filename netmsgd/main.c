@@ -38,6 +38,21 @@ void nm_log(const char *fmt, ...) {
         va_end(ap);
 }
 
+/*
+ * nm_room() - room for one more in @array of @n elements of @elem bytes
+ * (*@cap allocated), doubled if full.  Return: the array (perhaps moved), or
+ * NULL with @array left as it was.
+ */
+void *nm_room(void *array, uint32_t n, uint32_t *cap, size_t elem) {
+        if (n < *cap)
+                return array;
+        uint32_t more = *cap ? 2 * *cap : 16;
+        void *v = realloc(array, more * elem);
+        if (v)
+                *cap = more;
+        return v;
+}
+
 static void usage(FILE *f) {
         fprintf(f, "Usage: machipc-netmsgd [--listen ADDR:PORT] --cert FILE --key FILE --ca FILE\n"
                    "                       [--peer HOST:PORT]... [--name HOST] [--insecure] [--ready-fd FD]\n"

@@ -109,6 +109,7 @@ typedef struct {
 extern Netmsgd nm;
 
 void nm_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void *nm_room(void *array, uint32_t n, uint32_t *cap, size_t elem);
 
 /* peer.c */
 Peer *peer_find(const char *host);

@@ -479,6 +479,16 @@ void proxy_data_took(Peer *p, uint32_t n) {
         proxy_retry_pending();
 }
 
+/* The body of a frame that names one id (NM_RELEASE, NM_ONCE_GONE, NM_DEAD); false: malformed, the peer gone. */
+static bool one_id(Peer *p, NmReader *r, uint64_t *id) {
+        *id = nm_u64(r);
+        if (r->bad || r->p != r->end) {
+                peer_gone(p, "malformed frame");
+                return false;
+        }
+        return true;
+}
+
 void proxy_on_frame(Peer *p, uint16_t type, const uint8_t *body, uint32_t len) {
         NmReader r;
         nm_reader_init(&r, body, len);
@@ -498,11 +508,9 @@ void proxy_on_frame(Peer *p, uint16_t type, const uint8_t *body, uint32_t len) {
                 return;
         case NM_RELEASE:
         case NM_ONCE_GONE: {
-                uint64_t id = nm_u64(&r);
-                if (r.bad || r.p != r.end) {
-                        peer_gone(p, "malformed frame");
+                uint64_t id;
+                if (!one_id(p, &r, &id))
                         return;
-                }
                 Export *e = export_find(p, id);
                 if (e && e->once == (type == NM_ONCE_GONE))
                         export_drop(p, e, true);
@@ -529,11 +537,9 @@ void proxy_on_frame(Peer *p, uint16_t type, const uint8_t *body, uint32_t len) {
                 return;
         }
         case NM_DEAD: {
-                uint64_t id = nm_u64(&r);
-                if (r.bad || r.p != r.end) {
-                        peer_gone(p, "malformed frame");
+                uint64_t id;
+                if (!one_id(p, &r, &id))
                         return;
-                }
                 Import *im = import_find(p, id);
                 if (im)
                         import_drop_dead(im);

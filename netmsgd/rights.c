@@ -28,14 +28,10 @@ void export_drop(Peer *p, Export *e, bool release) {
 }
 
 Export *export_slot(Peer *p) {
-        if (p->n_exports == p->cap_exports) {
-                uint32_t cap = p->cap_exports ? 2 * p->cap_exports : 16;
-                Export *v = realloc(p->exports, cap * sizeof(*v));
-                if (!v)
-                        return NULL;
-                p->exports = v;
-                p->cap_exports = cap;
-        }
+        Export *v = nm_room(p->exports, p->n_exports, &p->cap_exports, sizeof(*v));
+        if (!v)
+                return NULL;
+        p->exports = v;
         return &p->exports[p->n_exports++];
 }
 
@@ -102,14 +98,10 @@ void import_drop_dead(Import *im) {
 }
 
 Import *import_new(Peer *p, uint64_t id, bool once) {
-        if (nm.n_imports == nm.cap_imports) {
-                uint32_t cap = nm.cap_imports ? 2 * nm.cap_imports : 16;
-                Import *v = realloc(nm.imports, cap * sizeof(*v));
-                if (!v)
-                        return NULL;
-                nm.imports = v;
-                nm.cap_imports = cap;
-        }
+        Import *v = nm_room(nm.imports, nm.n_imports, &nm.cap_imports, sizeof(*v));
+        if (!v)
+                return NULL;
+        nm.imports = v;
         port_t proxy;
         if (once && nm.n_once_pool) {
                 proxy = nm.once_pool[--nm.n_once_pool];
@@ -154,16 +146,12 @@ static bool make_send(port_t name) {
  * senders here send later is forwarded there, in order, behind this message.
  */
 static NmRef migrate_out(Peer *p, port_t port) {
-        if (nm.n_imports == nm.cap_imports) {
-                uint32_t cap = nm.cap_imports ? 2 * nm.cap_imports : 16;
-                Import *v = realloc(nm.imports, cap * sizeof(*v));
-                if (!v) {
-                        port_deallocate(task_self(), port);
-                        return (NmRef){ NM_REF_DEAD, 0, 0 };
-                }
-                nm.imports = v;
-                nm.cap_imports = cap;
+        Import *v = nm_room(nm.imports, nm.n_imports, &nm.cap_imports, sizeof(*v));
+        if (!v) {
+                port_deallocate(task_self(), port);
+                return (NmRef){ NM_REF_DEAD, 0, 0 };
         }
+        nm.imports = v;
         uint64_t id = NM_MIGRATED | ++nm.next_migration;
         port_set_backlog(task_self(), port, NM_PROXY_BACKLOG);
         if (port_set_add(task_self(), nm.set, port) != KERN_SUCCESS) {

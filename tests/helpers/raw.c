@@ -23,6 +23,14 @@ void raw_send(int fd, const void *data, size_t len) {
         ck_assert_int_eq(send(fd, data, len, MSG_NOSIGNAL), (ssize_t)len);
 }
 
+size_t raw_frame(uint8_t *f, uint16_t op, uint16_t flags, uint32_t serial, const void *body, size_t len) {
+        WireHeader h = { .size = (uint32_t)(WIRE_HDR_SIZE + len), .op = op, .flags = flags, .serial = serial };
+        wire_header_encode(f, &h);
+        if (len)
+                memcpy(f + WIRE_HDR_SIZE, body, len);
+        return WIRE_HDR_SIZE + len;
+}
+
 void raw_hello_frame(uint8_t *out, uint16_t major, uint16_t minor, uint32_t magic) {
         WireHeader h = { .size = WIRE_HDR_SIZE + WIRE_HELLO_SIZE, .op = WIRE_OP_HELLO, .serial = 1 };
         WireHello m = { .magic = magic, .major = major, .minor = minor };

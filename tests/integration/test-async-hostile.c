@@ -113,14 +113,6 @@ START_TEST(test_giving_back_more_than_held_is_refused) {
 }
 END_TEST
 
-static size_t frame(uint8_t *f, uint16_t op, uint16_t flags, uint32_t serial, const void *body, size_t len) {
-        WireHeader h = { .size = (uint32_t)(WIRE_HDR_SIZE + len), .op = op, .flags = flags, .serial = serial };
-        wire_header_encode(f, &h);
-        if (len)
-                memcpy(f + WIRE_HDR_SIZE, body, len);
-        return WIRE_HDR_SIZE + len;
-}
-
 /* A one-way send of a small message to @dest, with @bits. */
 static size_t one_way_send(uint8_t *f, uint32_t dest, uint32_t bits, uint32_t local) {
         uint8_t body[WIRE_MSG_REQ_SIZE + 64];
@@ -129,7 +121,7 @@ static size_t one_way_send(uint8_t *f, uint32_t dest, uint32_t bits, uint32_t lo
         msg_header_t h = { .msg_size = sizeof(msg_header_t), .msg_remote_port = dest, .msg_local_port = local,
                            .msg_bits = bits, .msg_id = 1 };
         memcpy(body + WIRE_MSG_REQ_SIZE, &h, sizeof(h));
-        return frame(f, WIRE_OP_MSG, WIRE_FLAG_ONE_WAY, 0, body, WIRE_MSG_REQ_SIZE + sizeof(h));
+        return raw_frame(f, WIRE_OP_MSG, WIRE_FLAG_ONE_WAY, 0, body, WIRE_MSG_REQ_SIZE + sizeof(h));
 }
 
 START_TEST(test_hostile_frames) {
@@ -151,7 +143,7 @@ START_TEST(test_hostile_frames) {
 
         /* A one-way frame of an op that has an answer. */
         fd = raw_task(path, 1, &rep);
-        raw_send(fd, f, frame(f, WIRE_OP_REPLY_PORT, WIRE_FLAG_ONE_WAY, 0, NULL, 0));
+        raw_send(fd, f, raw_frame(f, WIRE_OP_REPLY_PORT, WIRE_FLAG_ONE_WAY, 0, NULL, 0));
         raw_assert_dropped(fd);
 
         /* LENT: taking what was never lent; without its flag; giving back credit never held;
@@ -160,12 +152,12 @@ START_TEST(test_hostile_frames) {
         wire_put_le32(body, 1);
         wire_put_le32(body + 4, 0);
         wire_put_le32(body + 8, 77);
-        raw_send(fd, f, frame(f, WIRE_OP_LENT, WIRE_FLAG_ONE_WAY, 0, body, 12));
+        raw_send(fd, f, raw_frame(f, WIRE_OP_LENT, WIRE_FLAG_ONE_WAY, 0, body, 12));
         raw_assert_dropped(fd);
         fd = raw_task(path, 1, &rep);
         wire_put_le32(body, 0);
         wire_put_le32(body + 4, 0);
-        raw_send(fd, f, frame(f, WIRE_OP_LENT, 0, 5, body, 8));
+        raw_send(fd, f, raw_frame(f, WIRE_OP_LENT, 0, 5, body, 8));
         raw_assert_dropped(fd);
         /* Giving back credit for a name it has none on is no error (a REVOKE may have
          * crossed it); the connection goes on. */
@@ -174,15 +166,15 @@ START_TEST(test_hostile_frames) {
         wire_put_le32(body + 4, 1);
         wire_put_le32(body + 8, rep.self);
         wire_put_le32(body + 12, 3);
-        raw_send(fd, f, frame(f, WIRE_OP_LENT, WIRE_FLAG_ONE_WAY, 0, body, 16));
-        raw_send(fd, f, frame(f, WIRE_OP_REPLY_PORT, 0, 9, NULL, 0));
+        raw_send(fd, f, raw_frame(f, WIRE_OP_LENT, WIRE_FLAG_ONE_WAY, 0, body, 16));
+        raw_send(fd, f, raw_frame(f, WIRE_OP_REPLY_PORT, 0, 9, NULL, 0));
         uint8_t answer[64];
         ck_assert_int_eq(recv(fd, answer, sizeof(answer), 0), WIRE_HDR_SIZE + WIRE_REPLY_PORT_REPLY_SIZE);
         close(fd);
         fd = raw_task(path, 1, &rep);
         wire_put_le32(body, 5);
         wire_put_le32(body + 4, 0);
-        raw_send(fd, f, frame(f, WIRE_OP_LENT, WIRE_FLAG_ONE_WAY, 0, body, 8));
+        raw_send(fd, f, raw_frame(f, WIRE_OP_LENT, WIRE_FLAG_ONE_WAY, 0, body, 8));
         raw_assert_dropped(fd);
 
         /* A request's LENT prefix: served after it when it is true; a lie, one on a one-way
@@ -190,37 +182,37 @@ START_TEST(test_hostile_frames) {
         fd = raw_task(path, 1, &rep);
         wire_put_le32(body, 0);
         wire_put_le32(body + 4, 0);
-        raw_send(fd, f, frame(f, WIRE_OP_REPLY_PORT, WIRE_FLAG_LENT, 9, body, 8));
+        raw_send(fd, f, raw_frame(f, WIRE_OP_REPLY_PORT, WIRE_FLAG_LENT, 9, body, 8));
         ck_assert_int_eq(recv(fd, answer, sizeof(answer), 0), WIRE_HDR_SIZE + WIRE_REPLY_PORT_REPLY_SIZE);
         close(fd);
         fd = raw_task(path, 1, &rep);
         wire_put_le32(body, 1);
         wire_put_le32(body + 4, 0);
         wire_put_le32(body + 8, 12345);
-        raw_send(fd, f, frame(f, WIRE_OP_REPLY_PORT, WIRE_FLAG_LENT, 9, body, 12));
+        raw_send(fd, f, raw_frame(f, WIRE_OP_REPLY_PORT, WIRE_FLAG_LENT, 9, body, 12));
         raw_assert_dropped(fd);
         fd = raw_task(path, 1, &rep);
         wire_put_le32(body, 3);
         wire_put_le32(body + 4, 0);
-        raw_send(fd, f, frame(f, WIRE_OP_REPLY_PORT, WIRE_FLAG_LENT, 9, body, 8));
+        raw_send(fd, f, raw_frame(f, WIRE_OP_REPLY_PORT, WIRE_FLAG_LENT, 9, body, 8));
         raw_assert_dropped(fd);
         fd = raw_task(path, 1, &rep);
         wire_put_le32(body, 0);
         wire_put_le32(body + 4, 0);
-        raw_send(fd, f, frame(f, WIRE_OP_LENT, WIRE_FLAG_ONE_WAY | WIRE_FLAG_LENT, 0, body, 8));
+        raw_send(fd, f, raw_frame(f, WIRE_OP_LENT, WIRE_FLAG_ONE_WAY | WIRE_FLAG_LENT, 0, body, 8));
         raw_assert_dropped(fd);
         fd = raw_task(path, 0, &rep);
-        raw_send(fd, f, frame(f, WIRE_OP_REPLY_PORT, WIRE_FLAG_LENT, 9, body, 8));
+        raw_send(fd, f, raw_frame(f, WIRE_OP_REPLY_PORT, WIRE_FLAG_LENT, 9, body, 8));
         raw_assert_dropped(fd);
 
         /* ARM: the wrong size; from a task that speaks 1.0; a window too large (an answer). */
         fd = raw_task(path, 1, &rep);
-        raw_send(fd, f, frame(f, WIRE_OP_ARM, 0, 3, body, 4));
+        raw_send(fd, f, raw_frame(f, WIRE_OP_ARM, 0, 3, body, 4));
         raw_assert_dropped(fd);
         fd = raw_task(path, 0, &rep);
         wire_put_le32(body, rep.notify);
         wire_put_le32(body + 4, 8);
-        raw_send(fd, f, frame(f, WIRE_OP_ARM, 0, 3, body, 8));
+        raw_send(fd, f, raw_frame(f, WIRE_OP_ARM, 0, 3, body, 8));
         raw_assert_dropped(fd);
         fd = raw_task(path, 0, &rep);
         raw_send(fd, f, one_way_send(f, rep.self, MSG_BITS(MSG_TYPE_COPY_SEND, 0), 0));
@@ -228,12 +220,12 @@ START_TEST(test_hostile_frames) {
         fd = raw_task(path, 1, &rep);
         wire_put_le32(body, rep.notify);
         wire_put_le32(body + 4, 100000);
-        raw_send(fd, f, frame(f, WIRE_OP_ARM, 0, 3, body, 8));
+        raw_send(fd, f, raw_frame(f, WIRE_OP_ARM, 0, 3, body, 8));
         uint8_t in[64];
         ck_assert_int_eq(recv(fd, in, sizeof(in), 0), WIRE_HDR_SIZE + WIRE_ARM_REPLY_SIZE);
         ck_assert_uint_eq(wire_get_le32(in + WIRE_HDR_SIZE), KERN_INVALID_VALUE);
         wire_put_le32(body + 4, 8);
-        raw_send(fd, f, frame(f, WIRE_OP_ARM, 0, 4, body, 8));
+        raw_send(fd, f, raw_frame(f, WIRE_OP_ARM, 0, 4, body, 8));
         ck_assert_int_eq(recv(fd, in, sizeof(in), 0), WIRE_HDR_SIZE + WIRE_ARM_REPLY_SIZE);
         ck_assert_uint_eq(wire_get_le32(in + WIRE_HDR_SIZE), 0);
         close(fd);

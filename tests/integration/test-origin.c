@@ -275,13 +275,6 @@ START_TEST(test_other_uid_refused) {
 }
 END_TEST
 
-static size_t frame(uint8_t *f, uint16_t op, uint16_t flags, uint32_t serial, const void *body, size_t len) {
-        WireHeader h = { .size = (uint32_t)(WIRE_HDR_SIZE + len), .op = op, .flags = flags, .serial = serial };
-        wire_header_encode(f, &h);
-        memcpy(f + WIRE_HDR_SIZE, body, len);
-        return WIRE_HDR_SIZE + len;
-}
-
 /* Requests that misuse WIRE_MSG_ORIGIN are protocol violations: the task is dropped, alone. */
 START_TEST(test_hostile_origin_requests) {
         const char *path = fixture_broker.path;
@@ -295,7 +288,7 @@ START_TEST(test_hostile_origin_requests) {
         WireMsgReq q = { .option = WIRE_MSG_RCV | WIRE_MSG_ORIGIN, .rcv_name = rep.notify, .rcv_size = 64 };
         wire_msg_req_encode(body, &q);
         wire_put_le32(body + WIRE_MSG_REQ_SIZE, 1);
-        raw_send(fd, f, frame(f, WIRE_OP_MSG, 0, 5, body, WIRE_MSG_REQ_SIZE + 4));
+        raw_send(fd, f, raw_frame(f, WIRE_OP_MSG, 0, 5, body, WIRE_MSG_REQ_SIZE + 4));
         raw_assert_dropped(fd);
 
         /* From a task that speaks 1.1. */
@@ -306,14 +299,14 @@ START_TEST(test_hostile_origin_requests) {
         h.msg_remote_port = rep.notify;
         h.msg_bits = MSG_BITS(MSG_TYPE_COPY_SEND, 0);
         memcpy(body + WIRE_MSG_REQ_SIZE + 4, &h, sizeof(h));
-        raw_send(fd, f, frame(f, WIRE_OP_MSG, 0, 6, body, WIRE_MSG_REQ_SIZE + 4 + sizeof(h)));
+        raw_send(fd, f, raw_frame(f, WIRE_OP_MSG, 0, 6, body, WIRE_MSG_REQ_SIZE + 4 + sizeof(h)));
         raw_assert_dropped(fd);
 
         /* The id cut off. */
         fd = raw_task(path, 2, &rep);
         q = (WireMsgReq){ .option = WIRE_MSG_SEND | WIRE_MSG_ORIGIN };
         wire_msg_req_encode(body, &q);
-        raw_send(fd, f, frame(f, WIRE_OP_MSG, 0, 7, body, WIRE_MSG_REQ_SIZE + 2));
+        raw_send(fd, f, raw_frame(f, WIRE_OP_MSG, 0, 7, body, WIRE_MSG_REQ_SIZE + 2));
         raw_assert_dropped(fd);
 
         /* One way. */
@@ -322,7 +315,7 @@ START_TEST(test_hostile_origin_requests) {
         wire_msg_req_encode(body, &q);
         wire_put_le32(body + WIRE_MSG_REQ_SIZE, 1);
         memcpy(body + WIRE_MSG_REQ_SIZE + 4, &h, sizeof(h));
-        raw_send(fd, f, frame(f, WIRE_OP_MSG, WIRE_FLAG_ONE_WAY, 0, body, WIRE_MSG_REQ_SIZE + 4 + sizeof(h)));
+        raw_send(fd, f, raw_frame(f, WIRE_OP_MSG, WIRE_FLAG_ONE_WAY, 0, body, WIRE_MSG_REQ_SIZE + 4 + sizeof(h)));
         raw_assert_dropped(fd);
 
         /* The broker serves the rest as before. */

@@ -246,6 +246,16 @@ START_TEST(test_systemd_run_user) {
 END_TEST
 
 /* The broker's first log line with stderr to a file, and @env. */
+/* Wait until the broker @pid serves on @sock, then stop it (SIGTERM, exit 0): its log is complete. */
+static void stop_once_serving(pid_t pid, const char *sock) {
+        uint64_t deadline = test_now_ms() + 10000;
+        while (machipc_connect(sock) != 0)
+                ck_assert_uint_lt(test_now_ms(), deadline);
+        machipc_disconnect();
+        kill(pid, SIGTERM);
+        ck_assert_int_eq(test_wait(pid), 0);
+}
+
 static void first_log_line(const char *const *env, const char *const *extra, char *line, size_t size) {
         char sock[128], log[128];
         snprintf(sock, sizeof(sock), "%s/socket", dir);
@@ -268,13 +278,7 @@ static void first_log_line(const char *const *env, const char *const *extra, cha
         args[a] = NULL;
         pid_t pid = start(args, envs, -1, err);
         close(err);
-        /* Wait until it serves, then stop it: its log is complete. */
-        uint64_t deadline = test_now_ms() + 10000;
-        while (machipc_connect(sock) != 0)
-                ck_assert_uint_lt(test_now_ms(), deadline);
-        machipc_disconnect();
-        kill(pid, SIGTERM);
-        ck_assert_int_eq(test_wait(pid), 0);
+        stop_once_serving(pid, sock);
         FILE *f = fopen(log, "r");
         ck_assert_ptr_nonnull(f);
         ck_assert_ptr_nonnull(fgets(line, (int)size, f));
@@ -310,12 +314,7 @@ START_TEST(test_log_level_option) {
         const char *const args[] = { "-s", sock, "--log-level=error", NULL };
         pid_t pid = start(args, quiet, -1, err);
         close(err);
-        uint64_t deadline = test_now_ms() + 10000;
-        while (machipc_connect(sock) != 0)
-                ck_assert_uint_lt(test_now_ms(), deadline);
-        machipc_disconnect();
-        kill(pid, SIGTERM);
-        ck_assert_int_eq(test_wait(pid), 0);
+        stop_once_serving(pid, sock);
         int fd = open(log, O_RDONLY);
         ck_assert_int_eq(read(fd, buf, sizeof(buf)), 0);
         close(fd);

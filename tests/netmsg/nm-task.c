@@ -175,6 +175,16 @@ static port_t find(const char *host, const char *name) {
         return p;
 }
 
+/* m, already addressed: request @id with one item of @type (@bytes of @elem), its reply in m; the code. */
+static msg_return_t call_one(uint16_t type, const void *elem, uint32_t bytes, int32_t id, msg_timeout_t ms) {
+        msg_type_t t = { type, 0, type == MSG_TYPE_MEMORY ? 1 : bytes / 4 };
+        memcpy(m.b + sizeof(msg_header_t), &t, sizeof(t));
+        memcpy(m.b + sizeof(msg_header_t) + sizeof(t), elem, bytes);
+        m.h.msg_id = id;
+        m.h.msg_size = sizeof(msg_header_t) + MSG_ITEM_SIZE(bytes);
+        return msg_rpc(&m.h, RCV_TIMEOUT, sizeof(m), 0, ms);
+}
+
 int main(int argc, char **argv) {
         if (argc >= 3 && strcmp(argv[1], "serve") == 0)
                 return serve(argv[2], argc == 5 && strcmp(argv[3], "--ready-fd") == 0 ? atoi(argv[4]) : -1);
@@ -204,10 +214,7 @@ int main(int argc, char **argv) {
         if (strcmp(what, "right") == 0) {
                 port_t mine;
                 port_allocate(task_self(), &mine);
-                *t = (msg_type_t){ MSG_TYPE_MAKE_SEND, 0, 1 };
-                memcpy(data, &mine, 4);
-                m.h.msg_size = sizeof(msg_header_t) + MSG_ITEM_SIZE(4);
-                msg_return_t r = msg_rpc(&m.h, RCV_TIMEOUT, sizeof(m), 0, 10000);
+                msg_return_t r = call_one(MSG_TYPE_MAKE_SEND, &mine, 4, 1, 10000);
                 if (r != 0)
                         return fail("msg_rpc", r);
                 port_t back;
@@ -222,12 +229,9 @@ int main(int argc, char **argv) {
                         return 1;
                 for (size_t i = 0; i < size; i++)
                         ((uint8_t *)(uintptr_t)a)[i] = (uint8_t)(i * 7 + i / 4096);
-                *t = (msg_type_t){ MSG_TYPE_MEMORY, 0, 1 };
                 msg_ool_t o = { a, size };
-                memcpy(data, &o, sizeof(o));
-                m.h.msg_size = sizeof(msg_header_t) + MSG_ITEM_SIZE(sizeof(o));
                 double t0 = now_ms();
-                msg_return_t r = msg_rpc(&m.h, RCV_TIMEOUT, sizeof(m), 0, 60000);
+                msg_return_t r = call_one(MSG_TYPE_MEMORY, &o, sizeof(o), 1, 60000);
                 if (r != 0)
                         return fail("msg_rpc", r);
                 memcpy(&o, data, sizeof(o));
@@ -242,10 +246,7 @@ int main(int argc, char **argv) {
                 int fds[2];
                 if (pipe(fds) < 0)
                         return 1;
-                *t = (msg_type_t){ MSG_TYPE_FD, 0, 1 };
-                memcpy(data, &fds[0], 4);
-                m.h.msg_size = sizeof(msg_header_t) + MSG_ITEM_SIZE(4);
-                msg_return_t r = msg_rpc(&m.h, RCV_TIMEOUT, sizeof(m), 0, 10000);
+                msg_return_t r = call_one(MSG_TYPE_FD, &fds[0], 4, 1, 10000);
                 if (r != 0)
                         return fail("msg_rpc", r);
                 int32_t code;
@@ -276,11 +277,7 @@ int main(int argc, char **argv) {
         }
         if (strcmp(what, "relay") == 0 && argc == 6) {
                 port_t far = find(argv[4], argv[5]);
-                *t = (msg_type_t){ MSG_TYPE_COPY_SEND, 0, 1 };
-                memcpy(data, &far, 4);
-                m.h.msg_id = 5;
-                m.h.msg_size = sizeof(msg_header_t) + MSG_ITEM_SIZE(4);
-                msg_return_t r = msg_rpc(&m.h, RCV_TIMEOUT, sizeof(m), 0, 20000);
+                msg_return_t r = call_one(MSG_TYPE_COPY_SEND, &far, 4, 5, 20000);
                 if (r != 0)
                         return fail("msg_rpc", r);
                 int32_t code;
@@ -292,11 +289,7 @@ int main(int argc, char **argv) {
                 port_t mine, notify;
                 port_allocate(task_self(), &mine);
                 port_allocate(task_self(), &notify);
-                *t = (msg_type_t){ MSG_TYPE_MAKE_SEND, 0, 1 };
-                memcpy(data, &mine, 4);
-                m.h.msg_id = 6;
-                m.h.msg_size = sizeof(msg_header_t) + MSG_ITEM_SIZE(4);
-                msg_return_t r = msg_rpc(&m.h, RCV_TIMEOUT, sizeof(m), 0, 20000);
+                msg_return_t r = call_one(MSG_TYPE_MAKE_SEND, &mine, 4, 6, 20000);
                 if (r != 0)
                         return fail("msg_rpc", r);
                 /* Asked only now: the right there was made before, so the count is 1. */

@@ -10,36 +10,14 @@ done
 [ -x "$build/netmsgd/machipc-netmsgd" ] || { echo "SKIP: built without OpenSSL (no machipc-netmsgd)"; exit 77; }
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; [ -n "${NETMSG_TEST_KEEP:-}" ] && cp -r "$work" /tmp/netmsg-kept; rm -rf "$work"' EXIT
-fail=0
-ok() { echo "ok    $*"; }
-bad() { echo "FAIL  $*"; fail=1; }
+pki=$work/pki
+. "$(dirname "$0")/common.sh"
 base=$((20000 + $$ % 20000))
 
 # A CA for the hosts, and another one nobody trusts.
-pki=$work/pki
 mkdir -p "$pki"
-for ca in ca evil; do
-  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$pki/$ca.key" \
-    -out "$pki/$ca.pem" -days 2 -subj "/CN=$ca" 2>/dev/null
-done
-cert() { # cert HOST CA
-  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$pki/$1.key" -out "$pki/$1.csr" \
-    -subj "/CN=$1" 2>/dev/null
-  openssl x509 -req -in "$pki/$1.csr" -CA "$pki/$2.pem" -CAkey "$pki/$2.key" -CAcreateserial \
-    -out "$pki/$1.pem" -days 2 2>/dev/null
-}
+ca ca; ca evil
 cert hostA ca; cert hostB ca; cert hostC ca; cert hostD ca; cert mallory evil
-
-start_ready() { # start_ready VAR CMD... : start CMD with --ready-fd, wait for READY=1, pid in VAR
-  local var=$1 fifo=$work/ready.$RANDOM line=""
-  shift
-  mkfifo "$fifo"
-  "$@" --ready-fd 3 3>"$fifo" &
-  eval "$var=$!"
-  read -r -t 15 line <"$fifo" || true
-  rm -f "$fifo"
-  [ "$line" = "READY=1" ] || { echo "$1 did not become ready"; exit 1; }
-}
 
 # host NAME INDEX [netmsgd options...]: a broker, a name server and a netmsgd on 127.0.0.1:base+INDEX
 host() {

@@ -32,31 +32,12 @@ ip -n "$na" link set va$$ up
 ip -n "$nb" link set vb$$ up
 ip -n "$na" link set lo up
 ip -n "$nb" link set lo up
-fail=0
-ok() { echo "ok    $*"; }
-bad() { echo "FAIL  $*"; fail=1; }
-
 pki=$work/pki
+. "$(dirname "$0")/common.sh"
 mkdir -p "$pki"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$pki/ca.key" -out "$pki/ca.pem" \
-  -days 2 -subj "/CN=ca" 2>/dev/null
-for h in hostA hostB; do
-  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$pki/$h.key" -out "$pki/$h.csr" \
-    -subj "/CN=$h" 2>/dev/null
-  openssl x509 -req -in "$pki/$h.csr" -CA "$pki/ca.pem" -CAkey "$pki/ca.key" -CAcreateserial -out "$pki/$h.pem" \
-    -days 2 2>/dev/null
-done
+ca ca
+cert hostA ca; cert hostB ca
 
-start_ready() { # start_ready VAR CMD...
-  local var=$1 fifo=$work/ready.$RANDOM line=""
-  shift
-  mkfifo "$fifo"
-  "$@" --ready-fd 3 3>"$fifo" &
-  eval "$var=$!"
-  read -r -t 15 line <"$fifo" || true
-  rm -f "$fifo"
-  [ "$line" = "READY=1" ] || { echo "$* did not become ready"; exit 1; }
-}
 # The brokers and tasks are on Unix sockets (any namespace reaches them); each netmsgd is in its host's.
 host() { # host NAME NS ADDR [--peer ...]
   local name=$1 ns=$2 addr=$3

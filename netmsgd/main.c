@@ -245,6 +245,22 @@ int main(int argc, char **argv) {
                 return 1;
         if (!insecure && !(nm.ssl = tls_setup(cert, key, ca)))
                 return 1;
+        /* Messages from other hosts name their host as sender, which only the broker's own user may
+         * vouch for, and our name is one other hosts must be able to give: find out now, not at the
+         * first peer. */
+        uint32_t probe;
+        kern_return_t pr = msg_origin_create(nm.host, "", &probe);
+        if (pr == KERN_INVALID_ARGUMENT) {
+                nm_log("the host name \"%s\" cannot name a sender: 1 to 64 printable ASCII characters (--name)",
+                       nm.host);
+                return 1;
+        }
+        if (pr != KERN_SUCCESS) {
+                nm_log("cannot deliver messages from other hosts as theirs: %s%s", machipc_strerror(pr),
+                       pr == KERN_NO_ACCESS ? " (run machipc-netmsgd as the broker's user)" : "");
+                return 1;
+        }
+        msg_origin_destroy(probe);
         /* Each frame to a peer turns write interest on, then off once written: with the
          * changelist those changes cost one epoll_ctl per loop, not two per frame. */
         struct event_config *cfg = event_config_new();

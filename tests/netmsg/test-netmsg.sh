@@ -129,6 +129,24 @@ fi
 exec 5<>/dev/tcp/127.0.0.1/$((base + 2)) && { head -c 4096 /dev/urandom >&5; exec 5>&-; }
 printf '\xff\xff\xff\xff\x01\x00\x00\x00' | { exec 6<>/dev/tcp/127.0.0.1/$((base + 2)); cat >&6; exec 6>&-; }
 kill -0 "$nm_hostB" && ok "garbage on hostB's port: netmsgd still running" || bad "netmsgd B died of garbage"
+
+# A netmsgd that could not give messages from other hosts their host as sender does not start, and
+# says why: a host name that cannot name a sender, or not the broker's user.
+long=$(printf 'h%.0s' $(seq 70))
+out=$(on hostC "$build/netmsgd/machipc-netmsgd" --insecure --name "$long" --listen 127.0.0.1:$((base + 9)) 2>&1)
+[ $? = 1 ] && case $out in *"cannot name a sender"*) true ;; *) false ;; esac &&
+  ok "a 70-character host name: exit 1, said" || bad "long name: $out"
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+  start_ready broker_other "$build/kernel/machipcd" -q -s "$work/other.sock" --allow-group=65534
+  chmod 755 "$work"
+  out=$(MACHIPC_SOCKET=$work/other.sock setpriv --reuid 65534 --regid 65534 --clear-groups \
+        "$build/netmsgd/machipc-netmsgd" --insecure --name hostE --listen 127.0.0.1:$((base + 9)) 2>&1)
+  [ $? = 1 ] && case $out in *"run machipc-netmsgd as the broker's user"*) true ;; *) false ;; esac &&
+    ok "as another user than the broker's: exit 1, said" || bad "other user: $out"
+  kill "$broker_other"
+else
+  echo "SKIP  netmsgd as another user (needs root and setpriv)"
+fi
 # An authenticated peer (hostD, a good certificate) that says HELLO, then frames that make no
 # sense: NM_DATA no message announced; an NM_MSG announcing a 20 KiB region, then 24 KiB of data.
 hello='\x0b\x00\x00\x00\x01\x00\x00\x00\x01\x00\x00\x00\x05\x00hostD'

@@ -183,16 +183,14 @@ int main(int argc, char **argv) {
         }
         /* The library's name keeper (it checks our names in again if the name server restarts)
          * makes requests of its own when it starts (its reply port, then a wait in the broker):
-         * count from when it waits and our count holds still, so that what we count is the loop's. */
+         * count from when it waits, so that what we count is the loop's.  The broker's "calls"
+         * holds the info request asking it, and the keeper's standing wait once it is in. */
         long long before = -1;
-        for (int i = 0; i < 2000; i++) {
-                long long calls = tool_task_stat(getpid(), "calls");
-                long long now = tool_task_stat(getpid(), "requests");
-                bool still = before >= 0 && now == before + 2;  /* our own two info calls only */
-                before = now;
-                if (calls >= 1 && still)
-                        break;
-                usleep(1000);
+        for (int i = 0; i < 5000 && before < 0; i++) {
+                if (tool_task_stat(getpid(), "calls") >= 2)
+                        before = tool_task_stat(getpid(), "requests");
+                else
+                        usleep(1000);
         }
         event_base_dispatch(d.base);
         long long after = tool_task_stat(getpid(), "requests");

@@ -23,6 +23,7 @@
 #include "ipc/ipc.h"
 #include "ipc/kmsg.h"
 #include "ipc/notify.h"
+#include "ipc/origin.h"
 #include "ipc/port.h"
 #include "ipc/space.h"
 #include "kcall.h"
@@ -140,6 +141,22 @@ static void join_rights(const Kmsg *k, char *buf, size_t size) {
                 snprintf(buf, size, "-");
 }
 
+/* A relayed message's host, "%"-escaped so that the line stays space-separated; "-" if local. */
+static void host_word(const Kmsg *k, char *buf, size_t size) {
+        size_t len = 0;
+        if (!k->origin) {
+                snprintf(buf, size, "-");
+                return;
+        }
+        for (const char *c = k->origin->host; *c && len + 4 < size; c++) {
+                if (*c == ' ' || *c == '%')
+                        len += (size_t)snprintf(buf + len, size - len, "%%%02X", (unsigned char)*c);
+                else
+                        buf[len++] = *c;
+        }
+        buf[len] = '\0';
+}
+
 /* Queue @line as a trace message to monitor @m (its port has room). */
 static void deliver(Monitor *m, const char *line, size_t len) {
         uint32_t size = (uint32_t)sizeof(msg_header_t) + MSG_ITEM_SIZE((uint32_t)len);
@@ -166,7 +183,7 @@ static void monitor_trace(Kmsg *kmsg, Space *sender) {
         const Port *dest = kmsg->dest;
         const Peer *from = sender ? sender->owner : NULL;
         const Peer *to = dest->receiver ? dest->receiver->owner : NULL;
-        char line[1024], items[400], rights[200];
+        char line[1280], items[400], rights[200], host[3 * WIRE_ORIGIN_FIELD];
         bool built = false;
         size_t len = 0;
         for (uint32_t i = 0; i < n_monitors; i++) {
@@ -188,14 +205,15 @@ static void monitor_trace(Kmsg *kmsg, Space *sender) {
                         wire_msg_header_get(kmsg->data, &h);
                         join_items(kmsg, items, sizeof(items));
                         join_rights(kmsg, rights, sizeof(rights));
+                        host_word(kmsg, host, sizeof(host));
                         int n = snprintf(line, sizeof(line),
                                          "time %lld.%09ld from_task %u from_pid %d to_port %llu to_task %u "
-                                         "to_pid %d id %d size %u reply %s items %s rights %s fds %u lost ",
+                                         "to_pid %d id %d size %u reply %s items %s rights %s fds %u from_host %s lost ",
                                          (long long)ts.tv_sec, ts.tv_nsec, from ? from->id : 0, (int)kmsg->pid,
                                          (unsigned long long)dest->id, to ? to->id : 0, to ? (int)to->pid : 0,
                                          (int)h.msg_id, kmsg->size + kmsg->attach_size,
                                          kmsg->reply ? right_word(kmsg->reply_kind) : "-", items, rights,
-                                         kmsg->n_fds);
+                                         kmsg->n_fds, host);
                         len = n > 0 && (size_t)n < sizeof(line) - 24 ? (size_t)n : 0;
                         built = true;
                 }

@@ -69,6 +69,24 @@ static const char *service(unsigned long long id) {
         return *name ? name : "-";
 }
 
+/* The host a relayed message came from ("%"-escaped on the line), or "" for a local one. */
+static void from_host(const Line *l, char *buf, size_t size) {
+        const char *s = field(l, "from_host");
+        size_t len = 0;
+        if (strcmp(s, "-") == 0)
+                s = "";
+        for (; *s && len + 1 < size; s++) {
+                unsigned v;
+                if (*s == '%' && sscanf(s + 1, "%2x", &v) == 1 && v >= ' ' && v < 0x7f) {
+                        buf[len++] = (char)v;
+                        s += 2;
+                } else {
+                        buf[len++] = *s;
+                }
+        }
+        buf[len] = '\0';
+}
+
 static void print_line(Line *l, bool json, unsigned long long *lost_total) {
         unsigned long long lost = strtoull(field(l, "lost"), NULL, 10);
         int from_pid = atoi(field(l, "from_pid")), to_pid = atoi(field(l, "to_pid"));
@@ -76,11 +94,18 @@ static void print_line(Line *l, bool json, unsigned long long *lost_total) {
         char from_comm[64], to_comm[64];
         snprintf(from_comm, sizeof(from_comm), "%s", proc_comm(from_pid));
         snprintf(to_comm, sizeof(to_comm), "%s", to_pid ? proc_comm(to_pid) : "-");
+        char host[256];
+        from_host(l, host, sizeof(host));
         *lost_total += lost;
         if (json) {
                 printf("{\"time\": %s, \"from_task\": %s, \"from_pid\": %d, \"from_command\": ", field(l, "time"),
                        field(l, "from_task"), from_pid);
                 json_string(stdout, from_comm);
+                printf(", \"from_host\": ");
+                if (*host)
+                        json_string(stdout, host);
+                else
+                        printf("null");
                 printf(", \"to_port\": %llu, \"service\": ", port);
                 json_string(stdout, service(port));
                 printf(", \"to_task\": %s, \"to_pid\": %d, \"to_command\": ", field(l, "to_task"), to_pid);
@@ -98,9 +123,15 @@ static void print_line(Line *l, bool json, unsigned long long *lost_total) {
                 char when[16];
                 localtime_r(&secs, &tm);
                 strftime(when, sizeof(when), "%H:%M:%S", &tm);
-                printf("%s.%.6s task %s (pid %d %s) -> port %llu (%s) task %s (pid %d %s): id %s, %s bytes, "
+                /* A relayed message has no process here: its host instead. */
+                char from[320];
+                if (*host)
+                        snprintf(from, sizeof(from), "host %s", host);
+                else
+                        snprintf(from, sizeof(from), "pid %d %s", from_pid, from_comm);
+                printf("%s.%.6s task %s (%s) -> port %llu (%s) task %s (pid %d %s): id %s, %s bytes, "
                        "items %s, rights %s, reply %s%s%s\n",
-                       when, dot ? dot + 1 : "000000", field(l, "from_task"), from_pid, from_comm, port, service(port),
+                       when, dot ? dot + 1 : "000000", field(l, "from_task"), from, port, service(port),
                        field(l, "to_task"), to_pid, to_comm, field(l, "id"), field(l, "size"), field(l, "items"),
                        field(l, "rights"), field(l, "reply"), strcmp(field(l, "fds"), "0") ? ", fds " : "",
                        strcmp(field(l, "fds"), "0") ? field(l, "fds") : "");

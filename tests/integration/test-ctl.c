@@ -256,6 +256,7 @@ START_TEST(test_monitor_command) {
         ck_assert_int_eq(test_wait(mon), 0);
         ck_assert_ptr_nonnull(strstr(buf, "\"service\": \"ctl-echo\""));
         ck_assert_ptr_nonnull(strstr(buf, "\"id\": 500"));
+        ck_assert_ptr_nonnull(strstr(buf, "\"from_host\": null"));      /* sent on this host */
         ck_assert_ptr_null(strstr(buf, "\"id\": 1041"));        /* the look-up went elsewhere */
         ck_assert_ptr_eq(strchr(buf, '\n'), buf + strlen(buf) - 1);     /* exactly one line */
         close(o);
@@ -336,6 +337,7 @@ START_TEST(test_monitor_bounded) {
                 text[t.msg_type_number] = '\0';
                 char *at = strstr(text, " lost ");
                 ck_assert_ptr_nonnull(at);
+                ck_assert_ptr_nonnull(strstr(text, " fds 0 from_host - lost "));
                 lost += strtoull(at + 6, NULL, 10);
                 found = true;
         }
@@ -356,6 +358,56 @@ static int monitor_refused(void *arg) {
                 return 12;
         return machipc_monitor(p, 0, 0) == KERN_NO_ACCESS ? 0 : 13;
 }
+
+/* A task that checks a port in as "ctl-holder", says so on fd @arg, and takes one message on it. */
+static int holder(void *arg) {
+        int fd = *(int *)arg;
+        port_t p;
+        if (port_allocate(task_self(), &p) != 0 || netname_check_in(PORT_NULL, "ctl-holder", PORT_NULL, p) != 0 ||
+            write(fd, "r", 1) != 1)
+                return 1;
+        return test_recv_int(p, NULL, NULL, NULL, RCV_TIMEOUT, 10000) == 0 ? 0 : 2;
+}
+
+/* A message relayed from another host shows that host (spaces and all), not a process. */
+START_TEST(test_monitor_remote_host) {
+        int ready[2];
+        char c;
+        port_t to;
+        ck_assert_int_eq(pipe(ready), 0);
+        pid_t h = test_fork(holder, &ready[1]);
+        ck_assert_int_eq(read(ready[0], &c, 1), 1);
+        close(ready[0]);
+        close(ready[1]);
+        ck_assert_int_eq(netname_look_up(PORT_NULL, "", "ctl-holder", &to), 0);
+        char task[16];
+        snprintf(task, sizeof(task), "%d", (int)h);
+        const char *const args[] = { "--json", "--task", task, "--count", "1", NULL };
+        int o, e;
+        pid_t mon = start_monitor(args, &o, &e);
+        uint64_t deadline = test_now_ms() + 10000;
+        while (tool_task_stat(mon, "calls") < 1)
+                ck_assert_uint_lt(test_now_ms(), deadline);
+        uint32_t origin;
+        ck_assert_int_eq(msg_origin_create("host 100% B", "B", &origin), KERN_SUCCESS);
+        TestIntMsg m;
+        memset(&m, 0, sizeof(m));
+        m.head.msg_size = sizeof(msg_header_t) + MSG_ITEM_SIZE(4);
+        m.head.msg_remote_port = to;
+        m.head.msg_bits = MSG_BITS(MSG_TYPE_COPY_SEND, 0);
+        m.t = (msg_type_t){ MSG_TYPE_INTEGER_32, 0, 1 };
+        static char buf[8192];
+        ck_assert_int_eq(msg_send_from(&m.head, SEND_TIMEOUT, 5000, origin), 0);
+        ck_assert(read_until(o, "}\n", buf, sizeof(buf)));
+        ck_assert_int_eq(test_wait(mon), 0);
+        ck_assert_int_eq(test_wait(h), 0);
+        ck_assert_msg(strstr(buf, "\"from_pid\": 0, \"from_command\": \"?\", \"from_host\": \"host 100% B\", ") != NULL,
+                      "%s", buf);
+        ck_assert_int_eq(msg_origin_destroy(origin), KERN_SUCCESS);
+        close(o);
+        close(e);
+}
+END_TEST
 
 /* Only the broker's uid may watch its traffic. */
 START_TEST(test_monitor_other_uid) {
@@ -381,6 +433,7 @@ int main(void) {
         ADD_TEST(tc, test_monitor_command);
         ADD_TEST(tc, test_monitor_bounded);
         ADD_TEST(tc, test_monitor_other_uid);
+        ADD_TEST(tc, test_monitor_remote_host);
         suite_add_tcase(s, tc);
         return run_suite(s);
 }

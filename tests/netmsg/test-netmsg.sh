@@ -64,6 +64,16 @@ case $out in "remote pid=0 "*" host=hostC identity=hostC relay_pid=$nm_hostB "*)
 out=$(on hostB "$build/tests/netmsg/nm-task" who "" nm-b 2>&1)
 case $out in "local pid="*" origin=none") ok "a local sender stays a local pid" ;; *) bad "local credentials: $out" ;; esac
 
+# machipcctl monitor on hostB names the host a relayed message came from.
+on hostB "$build/clients/machipcctl/machipcctl" monitor --task "$serve_b" --count 1 >"$work/mon.out" 2>"$work/mon.err" &
+mon=$!
+while ! grep -q monitoring "$work/mon.err"; do kill -0 $mon 2>/dev/null || break; read -r -t 0.05 <> <(:) || true; done
+on hostA "$build/tests/netmsg/nm-task" who hostB nm-b >/dev/null 2>&1
+wait "$mon"
+out=$(cat "$work/mon.out")
+case $out in *" (host hostA) -> port "*"(nm-b) task "*) ok "machipcctl monitor on hostB names the host of a message relayed from hostA ($out)" ;;
+  *) bad "monitor of a relayed message: $out $(cat "$work/mon.err")" ;; esac
+
 # machipcctl shows the peers and the proxy ports here, and where they lead (a task holds one).
 on hostA "$build/tests/netmsg/nm-task" watch hostB nm-b >"$work/holder.out" 2>&1 &
 holder=$!

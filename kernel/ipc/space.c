@@ -44,7 +44,7 @@ void space_free(Space *space) {
         assert(space->n_used == 0);
         account_unref(space->acct_task);
         account_unref(space->acct_uid);
-        ptrmap_deinit(&space->by_port);
+        idmap_deinit(&space->by_port);
         free(space->entries);
         free(space);
 }
@@ -123,7 +123,7 @@ static int space_take(Space *space, uint32_t idx, uint16_t gen, Port *port, uint
         SpaceEntry *e = &space->entries[idx];
         uint32_t name = idx << SPACE_GEN_BITS | gen;
         if (bits & (ENTRY_SEND | ENTRY_RECEIVE)) {
-                int r = ptrmap_put(&space->by_port, port, name);
+                int r = idmap_put(&space->by_port, (uintptr_t)port, name);
                 if (r < 0)
                         return r;
         }
@@ -193,7 +193,7 @@ int space_alloc_name(Space *space, Port *port, uint32_t bits, uint32_t name, Spa
  * gained a send or receive right).  Return: 0 or -ENOMEM.
  */
 int space_index_port(Space *space, SpaceEntry *e) {
-        return ptrmap_put(&space->by_port, e->port, e->name);
+        return idmap_put(&space->by_port, (uintptr_t)e->port, e->name);
 }
 
 /**
@@ -204,8 +204,8 @@ int space_index_port(Space *space, SpaceEntry *e) {
 void space_dealloc(Space *space, SpaceEntry *e) {
         uint32_t idx = SPACE_NAME_INDEX(e->name);
         uint32_t name;
-        if (e->port && ptrmap_get(&space->by_port, e->port, &name) == 0 && name == e->name)
-                ptrmap_del(&space->by_port, e->port);
+        if (e->port && idmap_get(&space->by_port, (uintptr_t)e->port, &name) == 0 && name == e->name)
+                idmap_del(&space->by_port, (uintptr_t)e->port);
         port_unref(e->port);
         uint16_t gen = e->gen;
         *e = (SpaceEntry){ 0 };
@@ -218,7 +218,7 @@ void space_dealloc(Space *space, SpaceEntry *e) {
 /* space_find_port() - the entry holding send or receive rights to @port, or NULL. */
 SpaceEntry *space_find_port(Space *space, const Port *port) {
         uint32_t name;
-        if (ptrmap_get(&space->by_port, port, &name) < 0)
+        if (idmap_get(&space->by_port, (uintptr_t)port, &name) < 0)
                 return NULL;
         return space_lookup(space, name);
 }
@@ -254,7 +254,7 @@ void space_validate(const Space *space) {
                         assert(e->urefs > 0 && e->urefs <= SPACE_UREFS_MAX);
                 if (e->bits & (ENTRY_SEND | ENTRY_RECEIVE)) {
                         uint32_t name = 0;
-                        assert(ptrmap_get(&space->by_port, e->port, &name) == 0 && name == e->name);
+                        assert(idmap_get(&space->by_port, (uintptr_t)e->port, &name) == 0 && name == e->name);
                 }
         }
         assert(used == space->n_used);

@@ -4,7 +4,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include "util/ptrmap.h"
+#include "idmap.h"
 
 typedef struct Account Account;
 typedef struct Kmsg Kmsg;
@@ -68,7 +68,7 @@ struct Space {
         uint32_t free_tail;
         uint32_t max_names;
         uint32_t epoch;
-        PtrMap by_port;         /* Port -> name holding its send/receive rights */
+        IdMap by_port;           /* Port -> name holding its send/receive rights */
         void *owner;            /* the Peer */
         Account *acct_task;     /* names are counted here (may be NULL) */
         Account *acct_uid;

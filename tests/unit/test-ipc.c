@@ -9,7 +9,7 @@
 #include "ipc/kmsg.h"
 #include "ipc/port.h"
 #include "ipc/space.h"
-#include "util/ptrmap.h"
+#include "idmap.h"
 
 static Space *A, *B;
 
@@ -77,17 +77,17 @@ static int send_from(Space *s, uint32_t size, Kmsg **kp) {
         return kmsg_copyin(s, mbuf, size, 0, &info, NULL, 0, kp);
 }
 
-START_TEST(test_ptrmap) {
-        PtrMap m = PTRMAP_NULL;
+START_TEST(test_idmap) {
+        IdMap m = IDMAP_NULL;
         enum { N = 5000 };
         for (uintptr_t i = 1; i <= N; i++)
-                ck_assert_int_eq(ptrmap_put(&m, (void *)(i * 64), (uint32_t)i), 0);
+                ck_assert_int_eq(idmap_put(&m, (uint64_t)(i * 64), (uint32_t)i), 0);
         ck_assert_uint_eq(m.n, N);
         for (uintptr_t i = 1; i <= N; i += 2)
-                ck_assert_int_eq(ptrmap_del(&m, (void *)(i * 64)), 0);
+                ck_assert_int_eq(idmap_del(&m, (uint64_t)(i * 64)), 0);
         for (uintptr_t i = 1; i <= N; i++) {
                 uint32_t v = 0;
-                int r = ptrmap_get(&m, (void *)(i * 64), &v);
+                int r = idmap_get(&m, (uint64_t)(i * 64), &v);
                 if (i % 2) {
                         ck_assert_int_lt(r, 0);
                 } else {
@@ -95,8 +95,22 @@ START_TEST(test_ptrmap) {
                         ck_assert_uint_eq(v, i);
                 }
         }
-        ck_assert_int_lt(ptrmap_del(&m, (void *)64), 0);
-        ptrmap_deinit(&m);
+        ck_assert_int_lt(idmap_del(&m, (uint64_t)64), 0);
+        /* Replacing a key keeps one entry and never moves the table; keys need not be addresses. */
+        IdMapSlot *slots = m.slots;
+        uint32_t n = m.n;
+        for (uintptr_t i = 2; i <= N; i += 2)
+                ck_assert_int_eq(idmap_put(&m, (uint64_t)(i * 64), (uint32_t)(i + 1)), 0);
+        ck_assert_ptr_eq(m.slots, slots);
+        ck_assert_uint_eq(m.n, n);
+        uint32_t v = 0;
+        ck_assert_int_eq(idmap_get(&m, 128, &v), 0);
+        ck_assert_uint_eq(v, 3);
+        ck_assert_int_eq(idmap_put(&m, UINT64_C(0x8000000000000001), 7), 0);
+        ck_assert_int_eq(idmap_get(&m, UINT64_C(0x8000000000000001), &v), 0);
+        ck_assert_uint_eq(v, 7);
+        ck_assert_int_lt(idmap_get(&m, 1, &v), 0);
+        idmap_deinit(&m);
 }
 END_TEST
 
@@ -432,7 +446,7 @@ int main(void) {
         Suite *s = suite_create("IPC core");
         TCase *tc = tcase_create("core");
         tcase_add_checked_fixture(tc, setup, teardown);
-        tcase_add_test(tc, test_ptrmap);
+        tcase_add_test(tc, test_idmap);
         tcase_add_test(tc, test_space_names);
         tcase_add_test(tc, test_space_name_reuse);
         tcase_add_test(tc, test_space_alloc_name);

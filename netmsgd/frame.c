@@ -170,13 +170,24 @@ bool nm_is_port_type(uint16_t type) {
         return wire_disposition_is_valid(type);
 }
 
+/* nm_port_class() - the kind of right (NM_REF_*) a port item of @type holds. */
+uint8_t nm_port_class(uint16_t type) {
+        switch (type) {
+        case MSG_TYPE_MOVE_RECEIVE: return NM_REF_RECEIVE;
+        case MSG_TYPE_MOVE_SEND_ONCE:
+        case MSG_TYPE_MAKE_SEND_ONCE: return NM_REF_SEND_ONCE;
+        default: return NM_REF_SEND;
+        }
+}
+
 /**
  * nm_items_check() - the items of an NM_MSG, whole: each a u16 type, u16
  * flags, u32 count, then count elements (data), count refs (ports) or count
  * regions (u64 size, then the bytes if at most NM_INLINE_REGION_MAX)
  * @n_refs, @ool_bytes: out, how many rights and region bytes they hold
  * @streamed: out, the region bytes that follow in NM_DATA frames
- * Return: 0, or -1 if anything is malformed or of a type that cannot travel.
+ * Return: 0, or -1 if anything is malformed, of a type that cannot travel, or
+ * a right in an item of another kind of right.
  */
 int nm_items_check(const uint8_t *items, uint32_t len, uint32_t *n_refs, uint64_t *ool_bytes,
                    uint64_t *streamed) {
@@ -194,8 +205,13 @@ int nm_items_check(const uint8_t *items, uint32_t len, uint32_t *n_refs, uint64_
                 if (nm_is_port_type(type)) {
                         if (number > MSG_SIZE_MAX / 4)
                                 return -1;
-                        for (uint32_t i = 0; i < number && !r.bad; i++)
-                                nm_ref(&r);
+                        /* Rights of the item's own kind, or none (null, dead). */
+                        for (uint32_t i = 0; i < number && !r.bad; i++) {
+                                NmRef ref = nm_ref(&r);
+                                if (ref.kind != NM_REF_NULL && ref.kind != NM_REF_DEAD &&
+                                    ref.kind != nm_port_class(type))
+                                        return -1;
+                        }
                         *n_refs += number;
                 } else if (type == MSG_TYPE_MEMORY) {
                         if (number > MSG_FDS_MAX)

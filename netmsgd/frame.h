@@ -81,6 +81,7 @@ void nm_header(uint8_t out[NM_HDR_SIZE], uint16_t type, uint32_t len);
 /* The element size of a data item's type, or 0 for types that are not plain data. */
 uint32_t nm_elem_size(uint16_t type);
 bool nm_is_port_type(uint16_t type);
+uint8_t nm_port_class(uint16_t type);
 
 /* Walk the items of an NM_MSG: each data item, port item and region checked against the frame. */
 typedef struct {

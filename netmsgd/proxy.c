@@ -229,10 +229,11 @@ static void deliver(Peer *p, const uint8_t *body, uint32_t len) {
                 uint8_t b[MSG_SIZE_MAX];
         } m;
         memset(&m.h, 0, sizeof(m.h));
-        Export *e = export_find(p, dest);
         port_t reply_name;
         uint16_t reply_disp;
         import_ref(p, reply, &reply_name, &reply_disp);
+        /* After the reply's ref: a port moving here adds an export, which may move the array. */
+        Export *e = export_find(p, dest);
         if (!e) {
                 /* Its port died meanwhile: the message is lost, as a local one would be; a reply
                  * right it carried goes unused, and its sender is told so by the broker. */
@@ -269,13 +270,7 @@ static void deliver(Peer *p, const uint8_t *body, uint32_t len) {
                 uint8_t *data = q + sizeof(t);
                 memset(data, 0, MSG_ITEM_SIZE(bytes) - sizeof(t));
                 if (nm_is_port_type(type)) {
-                        uint16_t disp = MSG_TYPE_COPY_SEND;
-                        for (uint32_t i = 0; i < number; i++) {
-                                port_t name;
-                                import_ref(p, nm_ref(&r), &name, &disp);
-                                memcpy(data + 4 * i, &name, 4);
-                        }
-                        t.msg_type_name = disp; /* one disposition per item: all its rights alike */
+                        t.msg_type_name = import_item(p, &r, type, number, data);
                 } else if (type == MSG_TYPE_MEMORY) {
                         t.msg_type_flags = MSG_TYPE_FLAG_DEALLOCATE;
                         for (uint32_t i = 0; i < number; i++) {
@@ -343,8 +338,7 @@ static void deliver(Peer *p, const uint8_t *body, uint32_t len) {
         for (uint32_t i = 0; i < n_regions; i++)
                 if (region_sizes[i])
                         vm_deallocate(task_self(), regions[i], region_sizes[i]);
-        if (dest_disp == MSG_TYPE_MOVE_SEND_ONCE)
-                port_deallocate(task_self(), dest_name);        /* its sender hears it went unused */
+        rights_unsent(&m.h);    /* a send-once destination: its sender hears it went unused */
 }
 
 /* Tell @p that @n messages for its proxy of our export @id have been delivered: it may send as many more. */
@@ -376,9 +370,7 @@ static void pending_free(Pending *pd, bool give_back) {
                 for (uint32_t i = 0; i < pd->n_regions; i++)
                         if (pd->sizes[i])
                                 vm_deallocate(task_self(), pd->regions[i], pd->sizes[i]);
-                msg_header_t *h = (msg_header_t *)pd->msg;
-                if (MSG_BITS_REMOTE(h->msg_bits) == MSG_TYPE_MOVE_SEND_ONCE)
-                        port_deallocate(task_self(), h->msg_remote_port);
+                rights_unsent((msg_header_t *)pd->msg);
         }
         free(pd);
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 #include "netmsgd.h"
 #include "rights.h"
+#include "wire.h"
 
 /* ---- exports: rights of ours a peer names by id ---- */
 
@@ -123,20 +124,33 @@ Import *import_new(Peer *p, uint64_t id, bool once) {
         return im;
 }
 
-/* A send right of our own to the port whose receive right @name we hold (the same name). */
-static bool make_send(port_t name) {
+/*
+ * A right of our own made from the receive right @name we hold: @disp
+ * MSG_TYPE_MAKE_SEND (its name is @name) or MSG_TYPE_MAKE_SEND_ONCE (a new
+ * name), in *@made.  It passes through a port of ours, as the broker makes
+ * rights only in messages.
+ */
+static bool make_right(port_t name, uint16_t disp, port_t *made) {
         struct {
                 msg_header_t h;
                 msg_type_t t;
                 port_t right;
                 uint32_t pad;
         } m = { .h = { .msg_size = sizeof(m), .msg_remote_port = nm.loop },
-                .t = { MSG_TYPE_MAKE_SEND, 0, 1 }, .right = name };
+                .t = { disp, 0, 1 }, .right = name };
         if (msg_send(&m.h, SEND_TIMEOUT, 0) != 0)
                 return false;
         m.h.msg_size = sizeof(m);
         m.h.msg_local_port = nm.loop;
-        return msg_receive(&m.h, RCV_TIMEOUT, 0) == 0 && m.right == name;
+        if (msg_receive(&m.h, RCV_TIMEOUT, 0) != 0)
+                return false;
+        *made = m.right;
+        return m.right != PORT_NULL && m.right != PORT_DEAD;
+}
+
+static bool make_send(port_t name) {
+        port_t made;
+        return make_right(name, MSG_TYPE_MAKE_SEND, &made) && made == name;
 }
 
 /*
@@ -249,3 +263,96 @@ NmRef ref_for(Peer *p, port_t name, uint16_t kind) {
         return (NmRef){ (uint8_t)(once ? NM_REF_SEND_ONCE : NM_REF_SEND), NM_SIDE_SENDER, id };
 }
 
+
+/* How each right of a port item came here (import_ref()'s disposition), one per 4 bytes of a message. */
+static uint16_t came_as[MSG_SIZE_MAX / 4];
+
+static bool is_name(port_t name) {
+        return name != PORT_NULL && name != PORT_DEAD;
+}
+
+/**
+ * import_item() - the @number rights of a port item of @type read from @r,
+ * as names of ours in @names
+ *
+ * Each comes as import_ref() gives it: a proxy to make a right of
+ * (MAKE_SEND, MAKE_SEND_ONCE), one of our exports coming home (COPY_SEND,
+ * MOVE_SEND_ONCE), a port moving here (MOVE_RECEIVE) or a dead name.  An
+ * item has one disposition: when theirs differ (rights to ports of two
+ * hosts, a dead name beside proxies), each is first made a right of ours
+ * and all are moved.
+ * Return: the item's disposition.
+ */
+uint16_t import_item(Peer *p, NmReader *r, uint16_t type, uint32_t number, uint8_t *names) {
+        uint16_t first = 0;
+        bool mixed = false, dead = false;
+        for (uint32_t i = 0; i < number; i++) {
+                port_t name;
+                import_ref(p, nm_ref(r), &name, &came_as[i]);
+                if (type == MSG_TYPE_MOVE_RECEIVE && name == PORT_DEAD)
+                        name = PORT_NULL;       /* a port lost on the way: nothing to receive from */
+                memcpy(names + 4 * i, &name, 4);
+                if (!is_name(name))
+                        dead |= name == PORT_DEAD;
+                else if (!first)
+                        first = came_as[i];
+                else
+                        mixed |= came_as[i] != first;
+        }
+        if (type == MSG_TYPE_MOVE_RECEIVE)
+                return MSG_TYPE_MOVE_RECEIVE;
+        bool once = nm_port_class(type) == NM_REF_SEND_ONCE;
+        if (!first)
+                return once ? MSG_TYPE_MOVE_SEND_ONCE : MSG_TYPE_COPY_SEND;
+        if (!mixed && !(dead && (first == MSG_TYPE_MAKE_SEND || first == MSG_TYPE_MAKE_SEND_ONCE)))
+                return first;
+        for (uint32_t i = 0; i < number; i++) {
+                port_t name;
+                memcpy(&name, names + 4 * i, 4);
+                if (!is_name(name) || came_as[i] == MSG_TYPE_MOVE_SEND_ONCE)
+                        continue;
+                bool ok = came_as[i] == MSG_TYPE_COPY_SEND
+                                  ? port_mod_refs(task_self(), name, PORT_RIGHT_SEND, 1) == KERN_SUCCESS
+                                  : make_right(name, came_as[i], &name);
+                if (!ok)
+                        name = PORT_DEAD;
+                memcpy(names + 4 * i, &name, 4);
+        }
+        return once ? MSG_TYPE_MOVE_SEND_ONCE : MSG_TYPE_MOVE_SEND;
+}
+
+/* Undo what sending @name as @disp would have given away, for a message that is not sent. */
+static void unsend(port_t name, uint32_t disp) {
+        port_t made;
+        if (!is_name(name))
+                return;
+        if (disp == MSG_TYPE_MOVE_SEND || disp == MSG_TYPE_MOVE_SEND_ONCE)
+                port_deallocate(task_self(), name);
+        else if (disp == MSG_TYPE_MOVE_RECEIVE)
+                port_mod_refs(task_self(), name, PORT_RIGHT_RECEIVE, -1);
+        else if ((disp == MSG_TYPE_MAKE_SEND || disp == MSG_TYPE_MAKE_SEND_ONCE) && make_right(name, (uint16_t)disp, &made))
+                port_deallocate(task_self(), made);     /* a proxy: told nobody holds it, as if dropped */
+}
+
+/**
+ * rights_unsent() - the rights of a message built for delivery here that
+ * will not be delivered: ours it would have moved go, and proxies made for
+ * it hear that nobody holds them (their peer is told).  Regions are the
+ * caller's.
+ */
+void rights_unsent(msg_header_t *h) {
+        unsend(h->msg_remote_port, MSG_BITS_REMOTE(h->msg_bits));
+        unsend(h->msg_local_port, MSG_BITS_LOCAL(h->msg_bits));
+        WireItemIter it;
+        WireItem item;
+        wire_item_iter_init(&it, (const uint8_t *)h, h->msg_size);
+        while (wire_item_next(&it, &item)) {
+                if (!nm_is_port_type(item.name))
+                        continue;
+                for (uint32_t i = 0; i < item.number; i++) {
+                        port_t name;
+                        memcpy(&name, (const uint8_t *)h + item.offset + 4 * i, 4);
+                        unsend(name, item.name);
+                }
+        }
+}

@@ -15,6 +15,8 @@ void import_drop_dead(Import *im);
 Import *import_new(Peer *p, uint64_t id, bool once);
 bool import_ref(Peer *p, NmRef ref, port_t *name, uint16_t *disp);
 NmRef ref_for(Peer *p, port_t name, uint16_t kind);
+uint16_t import_item(Peer *p, NmReader *r, uint16_t type, uint32_t number, uint8_t *names);
+void rights_unsent(msg_header_t *h);
 
 /* proxy.c */
 void answer_code(port_t reply, msg_id_t id, kern_return_t code);

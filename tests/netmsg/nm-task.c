@@ -16,6 +16,9 @@
  *   nm-task movereceive HOST NAME a port of ours, 3 messages queued, moved there; 2 more sent
  *                                after the move; the server there must read 1..5 in order
  *   nm-task who HOST NAME        print who the server there says sent our request
+ *   nm-task mixed HOST NAME      one item holding rights that arrive there differently — a
+ *                                port of ours (a new proxy there), the server's own port (home
+ *                                there), a dead name — must come back as they went
  */
 
 #include <errno.h>
@@ -209,6 +212,49 @@ int main(int argc, char **argv) {
                         return fail("who: the answer", -1);
                 m.b[sizeof(m.b) - 1] = 0;
                 printf("%s\n", (const char *)data);
+                return 0;
+        }
+        if (strcmp(what, "mixed") == 0) {
+                /* A send right of our own to a port of ours, made by a message to ourselves. */
+                port_t mine;
+                struct {
+                        msg_header_t h;
+                        msg_type_t t;
+                        port_t r;
+                        uint32_t pad;
+                } s = { .h = { .msg_size = sizeof(s) }, .t = { MSG_TYPE_MAKE_SEND, 0, 1 } };
+                if (port_allocate(task_self(), &mine) != 0)
+                        return 1;
+                s.h.msg_remote_port = s.r = mine;
+                if (msg_send(&s.h, 0, 0) != 0)
+                        return 1;
+                s.h.msg_size = sizeof(s);
+                s.h.msg_local_port = mine;
+                if (msg_receive(&s.h, 0, 0) != 0)
+                        return 1;
+                const port_t sets[2][3] = { { mine, PORT_DEAD }, { mine, to, PORT_DEAD } };
+                const uint32_t sizes[2] = { 2, 3 };
+                for (int k = 0; k < 2; k++) {
+                        /* Each call moves a reference of each right; make them first. */
+                        port_mod_refs(task_self(), mine, PORT_RIGHT_SEND, 1);
+                        port_mod_refs(task_self(), to, PORT_RIGHT_SEND, 1);
+                        m.h.msg_remote_port = to;
+                        m.h.msg_bits = 0;
+                        m.h.msg_local_port = PORT_NULL;
+                        msg_return_t r = call_one(MSG_TYPE_COPY_SEND, sets[k], 4 * sizes[k], 1, 10000);
+                        if (r != 0)
+                                return fail("msg_rpc", r);
+                        for (uint32_t i = 0; i < sizes[k]; i++) {
+                                port_t back;
+                                memcpy(&back, data + 4 * i, 4);
+                                if (back != sets[k][i]) {
+                                        printf("mixed: right %u of %u came back as %#x, not %#x\n", i + 1, sizes[k],
+                                               back, sets[k][i]);
+                                        return 1;
+                                }
+                        }
+                }
+                printf("mixed: ours, theirs and a dead name in one item came back as they went\n");
                 return 0;
         }
         if (strcmp(what, "right") == 0) {

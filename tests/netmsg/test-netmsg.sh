@@ -95,6 +95,9 @@ case $out in "right ok"*) ok "a send right there and back arrives as the origina
 out=$(on hostC "$build/tests/netmsg/nm-task" right hostB nm-b 2>&1)
 case $out in "right ok"*) ok "the same from hostC" ;; *) bad "right C: $out" ;; esac
 
+out=$(on hostA "$build/tests/netmsg/nm-task" mixed hostB nm-b 2>&1)
+case $out in "mixed: ours, theirs and a dead name"*) ok "rights that arrive differently in one item (a new proxy, one coming home, a dead name) all arrive" ;;
+  *) bad "mixed: $out" ;; esac
 out=$(on hostA "$build/tests/netmsg/nm-task" relay hostB nm-b hostC nm-c 2>&1)
 case $out in *"relay: the server called the right it was given: ok"*) ok "a right to hostC's port, sent from hostA to hostB, works there (B -> A -> C)" ;;
   *) bad "relay: $out" ;; esac
@@ -179,6 +182,12 @@ tail -n 1 "$work/hostB.log" | grep -q "peer hostD: connection closed" &&
 fake_peer "$msg\x00\x60\x00\x00\x0a\x00\x00\x00$data$(head -c 4096 /dev/zero | tr '\0' 'y')"
 grep -q "peer hostD: NM_DATA beyond the regions its message announced" "$work/hostB.log" &&
   ok "more NM_DATA than the message announced: that peer closed" || bad "too much NM_DATA: $(tail -n 3 "$work/hostB.log")"
+# A right of another kind than its item's: a send-once ref in an item of send rights.
+bad_item='\x01\x00\x00\x00\x00\x00\x00\x00''\x01\x00\x00\x00''\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00''\x12\x00\x00\x00'
+bad_item="$bad_item"'\x11\x00\x00\x00\x01\x00\x00\x00''\x02\x00\x05\x00\x00\x00\x00\x00\x00\x00'
+fake_peer "\x2c\x00\x00\x00\x02\x00\x00\x00$bad_item"
+grep -q "peer hostD: malformed NM_MSG" "$work/hostB.log" &&
+  ok "a send-once right in an item of send rights: that peer closed" || bad "right of another kind: $(tail -n 3 "$work/hostB.log")"
 # A peer that goes away in the middle of a large region (its pages being made): the message is
 # dropped, and nothing hangs.  hostD looks nm-b up (export 1), sends it 1 MiB of a 64 MiB region.
 mkfifo "$work/hostD.in"

@@ -55,7 +55,8 @@ void *nm_room(void *array, uint32_t n, uint32_t *cap, size_t elem) {
 
 static void usage(FILE *f) {
         fprintf(f, "Usage: machipc-netmsgd [--listen ADDR:PORT] --cert FILE --key FILE --ca FILE\n"
-                   "                       [--peer HOST:PORT]... [--name HOST] [--insecure] [--ready-fd FD]\n"
+                   "                       [--peer HOST:PORT]... [--name HOST] [--peer-rights N] [--insecure]\n"
+                   "                       [--ready-fd FD]\n"
                    "Makes this host's ports reachable from other hosts' tasks, and theirs from ours,\n"
                    "over TLS 1.3 with certificates on both sides (doc/netmsg.md).\n\n"
                    "  -l, --listen ADDR:PORT  accept peers there (default 0.0.0.0:%d)\n"
@@ -64,12 +65,14 @@ static void usage(FILE *f) {
                    "  -a, --ca FILE           the CA certificates peers must be signed by (PEM)\n"
                    "  -p, --peer HOST:PORT    connect to that netmsgd (again after it goes away)\n"
                    "  -n, --name HOST         the name other hosts know us by (default: the host name)\n"
+                   "      --peer-rights N     proxies here for one peer's ports, and rights of ours\n"
+                   "                          exported to it, at most N of each (default %d)\n"
                    "      --insecure          no TLS: plaintext, for tests on loopback only\n"
                    "      --ready-fd FD       write \"READY=1\\n\" to FD once serving\n"
                    "  -v, --verbose           log connections and every message\n"
                    "  -h, --help              this help\n"
                    "      --version           the version\n",
-                   NETMSG_PORT_DEFAULT);
+                   NETMSG_PORT_DEFAULT, NM_PEER_RIGHTS_DEFAULT);
 }
 
 static void on_ready(int n, void *arg) {
@@ -190,6 +193,7 @@ int main(int argc, char **argv) {
                 { "peer", required_argument, NULL, 'p' },
                 { "name", required_argument, NULL, 'n' },
                 { "insecure", no_argument, NULL, 'I' },
+                { "peer-rights", required_argument, NULL, 'R' },
                 { "ready-fd", required_argument, NULL, 'r' },
                 { "verbose", no_argument, NULL, 'v' },
                 { "help", no_argument, NULL, 'h' },
@@ -200,6 +204,7 @@ int main(int argc, char **argv) {
         const char *peers[NETMSG_PEERS_MAX];
         int n_peers = 0, ready_fd = -1, c;
         bool insecure = false;
+        nm.peer_rights_max = NM_PEER_RIGHTS_DEFAULT;
         gethostname(nm.host, sizeof(nm.host) - 1);
         while ((c = getopt_long(argc, argv, "l:c:k:a:p:n:vh", opts, NULL)) >= 0) {
                 switch (c) {
@@ -222,6 +227,17 @@ int main(int argc, char **argv) {
                         snprintf(nm.host, sizeof(nm.host), "%s", optarg);
                         break;
                 case 'I': insecure = true; break;
+                case 'R': {
+                        char *end;
+                        errno = 0;
+                        unsigned long v = strtoul(optarg, &end, 10);
+                        if (errno || end == optarg || *end || v < 1 || v > 1000000) {
+                                fprintf(stderr, "machipc-netmsgd: --peer-rights: 1 to 1000000, not %s\n", optarg);
+                                return 2;
+                        }
+                        nm.peer_rights_max = (uint32_t)v;
+                        break;
+                }
                 case 'r': ready_fd = atoi(optarg); break;
                 case 'v': nm.verbose++; break;
                 case 'h': usage(stdout); return 0;
@@ -351,6 +367,7 @@ int main(int argc, char **argv) {
         event_base_free(nm.base);
         prefault_end();
         free(nm.imports);
+        idmap_deinit(&nm.import_proxies);
         if (nm.ssl)
                 SSL_CTX_free(nm.ssl);
         return 0;

@@ -9,6 +9,7 @@
 #include <openssl/ssl.h>
 #include <machipc/machipc.h>
 #include "frame.h"
+#include "idmap.h"
 
 #define NETMSG_PORT_DEFAULT 7411
 #define NETMSG_PEERS_MAX 64
@@ -17,6 +18,7 @@
 #define NM_CREDIT_INIT 16               /* messages in flight per proxy before the peer says they arrived */
 #define NM_PROXY_BACKLOG 8              /* a proxy's own queue, as a local port's default */
 #define NM_ONCE_POOL 64                 /* send-once proxies kept for reuse */
+#define NM_PEER_RIGHTS_DEFAULT 16384     /* proxies here for a peer, and rights exported to it, each */
 #define NM_CREDIT_BATCH 8               /* deliveries said at once (half the credit: the sender never waits for it) */
 
 typedef struct Peer Peer;
@@ -71,6 +73,10 @@ struct Peer {
         struct event *redial;
         Export *exports;
         uint32_t n_exports, cap_exports;
+        IdMap export_ids;               /* id -> index in exports */
+        IdMap export_names;             /* our name of an exported send right -> index */
+        IdMap import_ids;               /* its export id -> index in nm.imports of our proxy */
+        uint32_t n_imports;             /* proxies here for it */
         uint64_t next_export;
         Lookup *lookups;
         uint32_t n_lookups, cap_lookups;
@@ -95,6 +101,8 @@ typedef struct {
         uint32_t n_peers;
         Import *imports;
         uint32_t n_imports, cap_imports;
+        IdMap import_proxies;           /* proxy name -> index in imports */
+        uint32_t peer_rights_max;       /* --peer-rights */
         int verbose;
         uint64_t forwarded, delivered, refused;
         port_t loop;                    /* a port of our own to make send rights with */

@@ -193,6 +193,9 @@ static void free_peer(evutil_socket_t fd, short what, void *arg) {
         (void)fd;
         (void)what;
         free(p->exports);
+        idmap_deinit(&p->export_ids);
+        idmap_deinit(&p->export_names);
+        idmap_deinit(&p->import_ids);
         free(p->lookups);
         free(p);
 }

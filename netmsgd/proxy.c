@@ -71,6 +71,7 @@ static bool cannot_travel(const msg_header_t *h) {
 
 static void forward(Import *im, msg_header_t *h) {
         Peer *p = im->peer;
+        port_t proxy = im->proxy;
         if (cannot_travel(h)) {
                 /* Descriptors stay on their host: refused, the sender told. */
                 nm.refused++;
@@ -149,6 +150,11 @@ static void forward(Import *im, msg_header_t *h) {
         for (uint32_t i = 0; i < n_big; i++)
                 vm_deallocate(task_self(), big[i].address, big[i].size);
         nm_writer_free(&w);
+        /* Found again: a receive right in the message (a port moving) added a proxy, which may
+         * have moved the array. */
+        im = import_by_proxy(proxy);
+        if (!im)
+                return;
         if (im->once) {
                 import_drop(im);        /* a send-once proxy carries one message */
         } else if (--im->credit <= 0 && !im->paused) {
@@ -192,12 +198,8 @@ void proxy_on_notification(msg_header_t *h) {
         memcpy(&name, (uint8_t *)h + sizeof(*h) + sizeof(msg_type_t), 4);
         for (uint32_t k = 0; k < nm.n_peers; k++) {
                 Peer *p = nm.peers[k];
-                for (uint32_t i = 0; i < p->n_exports;) {
-                        Export *e = &p->exports[i];
-                        if (e->name != name) {
-                                i++;
-                                continue;
-                        }
+                Export *e = export_by_name(p, name);
+                if (e) {
                         tell(p, NM_DEAD, e->id);
                         export_drop(p, e, false);
                 }
@@ -359,8 +361,9 @@ void proxy_flush_credit(void) {
                 Peer *p = nm.peers[k];
                 for (uint32_t i = 0; i < p->n_exports && !p->dead; i++)
                         if (p->exports[i].owed) {
-                                give_credit(p, p->exports[i].id, p->exports[i].owed);
+                                uint32_t n = p->exports[i].owed;
                                 p->exports[i].owed = 0;
+                                give_credit(p, p->exports[i].id, n);
                         }
         }
 }
@@ -409,8 +412,9 @@ void proxy_retry_pending(void) {
                         nm.delivered++;
                         Export *e = pd->peer->dead ? NULL : export_find(pd->peer, pd->export_id);
                         if (e && ++e->owed >= NM_CREDIT_BATCH) {
-                                give_credit(pd->peer, pd->export_id, e->owed);
-                                e->owed = 0;
+                                uint32_t n = e->owed;
+                                e->owed = 0;    /* first: a frame that cannot be made ends the peer */
+                                give_credit(pd->peer, pd->export_id, n);
                         }
                         pending_free(pd, false);
                 } else {

@@ -9,31 +9,74 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "idmap.h"
 #include "netmsgd.h"
 #include "rights.h"
 #include "wire.h"
 
+/*
+ * Each array is found by hash (idmap.c): a peer's exports by id and, for
+ * send rights, by name; the imports by proxy and, per peer, by id.  An
+ * element removed is replaced by the last one, whose keys then follow it.
+ */
+
 /* ---- exports: rights of ours a peer names by id ---- */
 
 Export *export_find(Peer *p, uint64_t id) {
-        for (uint32_t i = 0; i < p->n_exports; i++)
-                if (p->exports[i].id == id)
-                        return &p->exports[i];
-        return NULL;
+        uint32_t i;
+        return id && idmap_get(&p->export_ids, id, &i) == 0 ? &p->exports[i] : NULL;
+}
+
+/* export_by_name() - the send right (not send-once) @name exported to @p, if it is. */
+Export *export_by_name(Peer *p, port_t name) {
+        uint32_t i;
+        return name && idmap_get(&p->export_names, name, &i) == 0 ? &p->exports[i] : NULL;
+}
+
+/* Delete the key @key of @map if it leads to index @i. */
+static void unkey(IdMap *map, uint64_t key, uint32_t i) {
+        uint32_t v;
+        if (key && idmap_get(map, key, &v) == 0 && v == i)
+                idmap_del(map, key);
 }
 
 void export_drop(Peer *p, Export *e, bool release) {
+        uint32_t i = (uint32_t)(e - p->exports), last = --p->n_exports;
         if (release && e->name != PORT_NULL && e->name != PORT_DEAD)
                 port_deallocate(task_self(), e->name);
-        *e = p->exports[--p->n_exports];
+        unkey(&p->export_ids, e->id, i);
+        if (!e->once)
+                unkey(&p->export_names, e->name, i);
+        if (i == last)
+                return;
+        *e = p->exports[last];
+        /* Replacing keys never allocates: these cannot fail. */
+        idmap_put(&p->export_ids, e->id, i);
+        if (!e->once)
+                idmap_put(&p->export_names, e->name, i);
 }
 
-Export *export_slot(Peer *p) {
+/*
+ * export_add() - a new export of @name (a @once right) to @p as @id.
+ * Return: it, or NULL: @p holds its limit of exports, @id is taken (or 0), or no memory.
+ */
+Export *export_add(Peer *p, uint64_t id, port_t name, bool once) {
+        if (p->n_exports >= nm.peer_rights_max || !id || export_find(p, id))
+                return NULL;
         Export *v = nm_room(p->exports, p->n_exports, &p->cap_exports, sizeof(*v));
         if (!v)
                 return NULL;
         p->exports = v;
-        return &p->exports[p->n_exports++];
+        uint32_t i = p->n_exports;
+        if (idmap_put(&p->export_ids, id, i) < 0)
+                return NULL;
+        if (!once && idmap_put(&p->export_names, name, i) < 0) {
+                idmap_del(&p->export_ids, id);
+                return NULL;
+        }
+        p->n_exports++;
+        p->exports[i] = (Export){ id, name, once, 0 };
+        return &p->exports[i];
 }
 
 /*
@@ -42,19 +85,17 @@ Export *export_slot(Peer *p) {
  * goes back; the port's death is asked to be told (dead-name).
  */
 uint64_t export_right(Peer *p, port_t name, bool once) {
-        if (!once)
-                for (uint32_t i = 0; i < p->n_exports; i++)
-                        if (!p->exports[i].once && p->exports[i].name == name) {
-                                port_deallocate(task_self(), name);
-                                return p->exports[i].id;
-                        }
-        Export *e = export_slot(p);
-        if (!e)
+        Export *e = once ? NULL : export_by_name(p, name);
+        if (e) {
+                port_deallocate(task_self(), name);
+                return e->id;
+        }
+        if (!(e = export_add(p, p->next_export, name, once))) {
+                nm_log("%s: %u rights exported there already, or no memory: a right goes as a dead name",
+                       p->host, p->n_exports);
                 return 0;
-        e->id = p->next_export++;
-        e->name = name;
-        e->once = once;
-        e->owed = 0;
+        }
+        p->next_export++;
         /* A send right's port may die while the peer holds its proxy: it is told (NM_DEAD).  A
          * send-once right is used at most once; if its port died, the delivery fails and the
          * right goes then. */
@@ -66,17 +107,55 @@ uint64_t export_right(Peer *p, port_t name, bool once) {
 /* ---- imports: proxies here for a peer's exports ---- */
 
 Import *import_by_proxy(port_t proxy) {
-        for (uint32_t i = 0; i < nm.n_imports; i++)
-                if (nm.imports[i].proxy == proxy)
-                        return &nm.imports[i];
-        return NULL;
+        uint32_t i;
+        return proxy && idmap_get(&nm.import_proxies, proxy, &i) == 0 ? &nm.imports[i] : NULL;
 }
 
 Import *import_find(Peer *p, uint64_t id) {
-        for (uint32_t i = 0; i < nm.n_imports; i++)
-                if (nm.imports[i].peer == p && nm.imports[i].id == id)
-                        return &nm.imports[i];
-        return NULL;
+        uint32_t i;
+        return id && idmap_get(&p->import_ids, id, &i) == 0 ? &nm.imports[i] : NULL;
+}
+
+/* Forget @im (its proxy is the caller's to keep or destroy). */
+static void import_remove(Import *im) {
+        uint32_t i = (uint32_t)(im - nm.imports), last = --nm.n_imports;
+        im->peer->n_imports--;
+        unkey(&nm.import_proxies, im->proxy, i);
+        unkey(&im->peer->import_ids, im->id, i);
+        if (i == last)
+                return;
+        *im = nm.imports[last];
+        idmap_put(&nm.import_proxies, im->proxy, i);
+        idmap_put(&im->peer->import_ids, im->id, i);
+}
+
+/* Record a proxy: @im's keys.  Return: it, or NULL (no memory; nothing recorded). */
+static Import *import_add(Import im) {
+        if (!im.id || import_find(im.peer, im.id))
+                return NULL;    /* 0, or an id given twice: only a broken peer does either */
+        Import *v = nm_room(nm.imports, nm.n_imports, &nm.cap_imports, sizeof(*v));
+        if (!v)
+                return NULL;
+        nm.imports = v;
+        uint32_t i = nm.n_imports;
+        if (idmap_put(&nm.import_proxies, im.proxy, i) < 0)
+                return NULL;
+        if (idmap_put(&im.peer->import_ids, im.id, i) < 0) {
+                idmap_del(&nm.import_proxies, im.proxy);
+                return NULL;
+        }
+        nm.imports[nm.n_imports++] = im;
+        im.peer->n_imports++;
+        return &nm.imports[i];
+}
+
+/* May @p have one more proxy here? */
+static bool import_room(Peer *p) {
+        if (p->n_imports < nm.peer_rights_max)
+                return true;
+        nm_log("%s: %u proxies here for it already: a right from it arrives as a dead name", p->host,
+               p->n_imports);
+        return false;
 }
 
 /*
@@ -89,22 +168,21 @@ void import_drop(Import *im) {
                 nm.once_pool[nm.n_once_pool++] = im->proxy;
         else
                 port_deallocate(task_self(), im->proxy);
-        *im = nm.imports[--nm.n_imports];
+        import_remove(im);
 }
 
 /* import_drop_dead() - the same for a proxy whose port is gone: its holders must see a dead name. */
 void import_drop_dead(Import *im) {
         port_deallocate(task_self(), im->proxy);
-        *im = nm.imports[--nm.n_imports];
+        import_remove(im);
 }
 
 Import *import_new(Peer *p, uint64_t id, bool once) {
-        Import *v = nm_room(nm.imports, nm.n_imports, &nm.cap_imports, sizeof(*v));
-        if (!v)
+        if (!import_room(p))
                 return NULL;
-        nm.imports = v;
         port_t proxy;
-        if (once && nm.n_once_pool) {
+        bool pooled = once && nm.n_once_pool;
+        if (pooled) {
                 proxy = nm.once_pool[--nm.n_once_pool];
         } else {
                 if (port_allocate(task_self(), &proxy) != KERN_SUCCESS)
@@ -115,12 +193,18 @@ Import *import_new(Peer *p, uint64_t id, bool once) {
                         return NULL;
                 }
         }
+        Import *im = import_add((Import){ p, id, proxy, once, NM_CREDIT_INIT, false });
+        if (!im) {
+                if (pooled)
+                        nm.once_pool[nm.n_once_pool++] = proxy;
+                else
+                        port_deallocate(task_self(), proxy);
+                return NULL;
+        }
         /* A send proxy with no senders left releases the export; a send-once proxy's unused
          * right comes back to it by itself (NOTIFY_SEND_ONCE). */
         if (!once)
                 port_request_notification(task_self(), proxy, NOTIFY_NO_SENDERS, 1, proxy);
-        Import *im = &nm.imports[nm.n_imports++];
-        *im = (Import){ p, id, proxy, once, NM_CREDIT_INIT, false };
         return im;
 }
 
@@ -160,34 +244,33 @@ static bool make_send(port_t name) {
  * senders here send later is forwarded there, in order, behind this message.
  */
 static NmRef migrate_out(Peer *p, port_t port) {
-        Import *v = nm_room(nm.imports, nm.n_imports, &nm.cap_imports, sizeof(*v));
-        if (!v) {
+        uint64_t id = NM_MIGRATED | (nm.next_migration + 1);
+        if (p->n_imports >= nm.peer_rights_max) {
+                nm_log("%s: %u proxies here for it already: a receive right for it is destroyed", p->host,
+                       p->n_imports);
                 port_deallocate(task_self(), port);
                 return (NmRef){ NM_REF_DEAD, 0, 0 };
         }
-        nm.imports = v;
-        uint64_t id = NM_MIGRATED | ++nm.next_migration;
         port_set_backlog(task_self(), port, NM_PROXY_BACKLOG);
-        if (port_set_add(task_self(), nm.set, port) != KERN_SUCCESS) {
+        if (port_set_add(task_self(), nm.set, port) != KERN_SUCCESS ||
+            !import_add((Import){ p, id, port, false, NM_CREDIT_INIT, false })) {
                 port_deallocate(task_self(), port);
                 return (NmRef){ NM_REF_DEAD, 0, 0 };
         }
+        nm.next_migration++;
         port_request_notification(task_self(), port, NOTIFY_NO_SENDERS, 1, port);
-        nm.imports[nm.n_imports++] = (Import){ p, id, port, false, NM_CREDIT_INIT, false };
         return (NmRef){ NM_REF_RECEIVE, NM_SIDE_SENDER, id };
 }
 
 /* A port moving here: a new one, its receive right for the message, a send right kept as @p's export @id. */
 static bool migrate_in(Peer *p, uint64_t id, port_t *name) {
         port_t port;
-        Export *e;
         if (port_allocate(task_self(), &port) != KERN_SUCCESS)
                 return false;
-        if (!make_send(port) || !(e = export_slot(p))) {
+        if (!make_send(port) || !export_add(p, id, port, false)) {
                 port_deallocate(task_self(), port);
                 return false;
         }
-        *e = (Export){ id, port, false, 0 };
         port_request_notification(task_self(), port, NOTIFY_DEAD_NAME, 0, nm.notify);
         *name = port;
         return true;

@@ -6,7 +6,8 @@
 
 Export *export_find(Peer *p, uint64_t id);
 void export_drop(Peer *p, Export *e, bool release);
-Export *export_slot(Peer *p);
+Export *export_add(Peer *p, uint64_t id, port_t name, bool once);
+Export *export_by_name(Peer *p, port_t name);
 uint64_t export_right(Peer *p, port_t name, bool once);
 Import *import_by_proxy(port_t proxy);
 Import *import_find(Peer *p, uint64_t id);

@@ -19,6 +19,8 @@
  *   nm-task mixed HOST NAME      one item holding rights that arrive there differently — a
  *                                port of ours (a new proxy there), the server's own port (home
  *                                there), a dead name — must come back as they went
+ *   nm-task rights HOST NAME N   N send rights of ours in one request: how many come back as
+ *                                themselves, how many as dead names
  */
 
 #include <errno.h>
@@ -256,6 +258,30 @@ int main(int argc, char **argv) {
                 }
                 printf("mixed: ours, theirs and a dead name in one item came back as they went\n");
                 return 0;
+        }
+        if (strcmp(what, "rights") == 0 && argc == 5) {
+                uint32_t n = (uint32_t)atoi(argv[4]);
+                port_t mine[256];
+                if (n < 1 || n > 256)
+                        return 2;
+                for (uint32_t i = 0; i < n; i++)
+                        if (port_allocate(task_self(), &mine[i]) != 0)
+                                return 1;
+                *t = (msg_type_t){ MSG_TYPE_MAKE_SEND, 0, n };
+                memcpy(data, mine, 4 * n);
+                m.h.msg_size = sizeof(msg_header_t) + MSG_ITEM_SIZE(4 * n);
+                msg_return_t r = msg_rpc(&m.h, RCV_TIMEOUT, sizeof(m), 0, 10000);
+                if (r != 0)
+                        return fail("msg_rpc", r);
+                uint32_t same = 0, dead = 0;
+                for (uint32_t i = 0; i < n; i++) {
+                        port_t back;
+                        memcpy(&back, data + 4 * i, 4);
+                        same += back == mine[i];
+                        dead += back == PORT_DEAD;
+                }
+                printf("rights: %u of %u back as themselves, %u dead\n", same, n, dead);
+                return same + dead == n ? 0 : 1;
         }
         if (strcmp(what, "right") == 0) {
                 port_t mine;

@@ -17,7 +17,7 @@ base=$((20000 + $$ % 20000))
 # A CA for the hosts, and another one nobody trusts.
 mkdir -p "$pki"
 ca ca; ca evil
-cert hostA ca; cert hostB ca; cert hostC ca; cert hostD ca; cert mallory evil
+cert hostA ca; cert hostB ca; cert hostC ca; cert hostD ca; cert hostE ca; cert mallory evil
 
 # host NAME INDEX [netmsgd options...]: a broker, a name server and a netmsgd on 127.0.0.1:base+INDEX
 host() {
@@ -73,6 +73,18 @@ wait "$mon"
 out=$(cat "$work/mon.out")
 case $out in *" (host hostA) -> port "*"(nm-b) task "*) ok "machipcctl monitor on hostB names the host of a message relayed from hostA ($out)" ;;
   *) bad "monitor of a relayed message: $out $(cat "$work/mon.err")" ;; esac
+
+# A peer's rights are bounded: hostE keeps at most 8 proxies for hostA (--peer-rights 8). Of 12
+# send rights in one request (its reply right is a proxy too), 7 get proxies; the rest arrive as
+# dead names, and the connection goes on.
+host hostE 5 $(tls hostE) --peer 127.0.0.1:$((base + 1)) --peer-rights 8
+start_ready serve_e "$build/tests/netmsg/nm-task" serve nm-e
+out=$(on hostA "$build/tests/netmsg/nm-task" rights hostE nm-e 12 2>&1)
+[ "$out" = "rights: 7 of 12 back as themselves, 5 dead" ] && grep -q "hostA: 8 proxies here for it already" "$work/hostE.log" &&
+  ok "hostE with --peer-rights 8: 7 of 12 rights from hostA get proxies, 5 arrive dead ($out)" ||
+  bad "--peer-rights: $out; $(cat "$work/hostE.log")"
+out=$(on hostA "$build/tests/netmsg/nm-task" right hostE nm-e 2>&1)
+case $out in "right ok"*) ok "and the next request from hostA is served" ;; *) bad "after the limit: $out" ;; esac
 
 # machipcctl shows the peers and the proxy ports here, and where they lead (a task holds one).
 on hostA "$build/tests/netmsg/nm-task" watch hostB nm-b >"$work/holder.out" 2>&1 &
@@ -149,6 +161,12 @@ long=$(printf 'h%.0s' $(seq 70))
 out=$(on hostC "$build/netmsgd/machipc-netmsgd" --insecure --name "$long" --listen 127.0.0.1:$((base + 9)) 2>&1)
 [ $? = 1 ] && case $out in *"cannot name a sender"*) true ;; *) false ;; esac &&
   ok "a 70-character host name: exit 1, said" || bad "long name: $out"
+refused=0
+for n in 0 x 1000001; do
+  out=$(on hostC "$build/netmsgd/machipc-netmsgd" --insecure --peer-rights $n --listen 127.0.0.1:$((base + 9)) 2>&1)
+  [ $? = 2 ] && case $out in *"--peer-rights: 1 to 1000000, not $n"*) refused=$((refused + 1)) ;; esac
+done
+[ $refused = 3 ] && ok "--peer-rights 0, x, 1000001: usage errors (exit 2), said" || bad "--peer-rights: $out"
 if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
   start_ready broker_other "$build/kernel/machipcd" -q -s "$work/other.sock" --allow-group=65534
   chmod 755 "$work"

@@ -85,6 +85,8 @@ out=$(on hostA "$build/tests/netmsg/nm-task" rights hostE nm-e 12 2>&1)
   bad "--peer-rights: $out; $(cat "$work/hostE.log")"
 out=$(on hostA "$build/tests/netmsg/nm-task" right hostE nm-e 2>&1)
 case $out in "right ok"*) ok "and the next request from hostA is served" ;; *) bad "after the limit: $out" ;; esac
+out=$(on hostA "$build/tests/netmsg/nm-task" mixed hostE nm-e 2>&1)
+case $out in "mixed: ours, theirs"*) ok "and mixed items too (hostE's netmsgd must then stop cleanly: no leak)" ;; *) bad "mixed on hostE: $out" ;; esac
 
 # machipcctl shows the peers and the proxy ports here, and where they lead (a task holds one).
 on hostA "$build/tests/netmsg/nm-task" watch hostB nm-b >"$work/holder.out" 2>&1 &
@@ -260,7 +262,7 @@ out=$(on hostA "$build/clients/echo/machipc-echo" -w 0 -H hostB echo x 2>&1)
 case $out in *"host not found"*) ok "and hostB is unknown until it is back" ;; *) bad "after kill: $out" ;; esac
 
 # 8. The others stop cleanly on SIGTERM (under the sanitizers: without a leak).
-for h in hostA hostC mallory; do
+for h in hostA hostC hostE mallory; do
   pid=$(eval echo "\$nm_$h")
   kill -TERM "$pid"
   wait "$pid" && ok "netmsgd of $h stops cleanly" || bad "netmsgd of $h exited $?"

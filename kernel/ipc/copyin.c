@@ -60,9 +60,9 @@ static uint32_t default_disposition(const SpaceEntry *e) {
 static int copyin_check(Space *space, uint32_t name, uint32_t disp, bool body) {
         if (name == PORT_NULL)
                 return body ? 0 : -1;
+        /* In the body, as in Mach, the two reserved names pass with any disposition, as themselves. */
         if (name == PORT_DEAD)
-                return body && disp != MSG_TYPE_MOVE_RECEIVE && disp != MSG_TYPE_MAKE_SEND &&
-                                       disp != MSG_TYPE_MAKE_SEND_ONCE ? 0 : -1;
+                return body ? 0 : -1;
         SpaceEntry *e = space_lookup(space, name);
         if (!e)
                 return -1;

@@ -487,6 +487,44 @@ START_TEST(test_echo_received_header) {
 }
 END_TEST
 
+/* As in Mach, PORT_NULL and PORT_DEAD pass in the body with every disposition, and arrive as themselves. */
+START_TEST(test_reserved_names_in_the_body) {
+        static const struct {
+                uint16_t disp, received;
+        } cases[] = {
+                { MSG_TYPE_MOVE_RECEIVE, MSG_TYPE_PORT_RECEIVE },   { MSG_TYPE_MOVE_SEND, MSG_TYPE_PORT_SEND },
+                { MSG_TYPE_MOVE_SEND_ONCE, MSG_TYPE_PORT_SEND_ONCE }, { MSG_TYPE_COPY_SEND, MSG_TYPE_PORT_SEND },
+                { MSG_TYPE_MAKE_SEND, MSG_TYPE_PORT_SEND },         { MSG_TYPE_MAKE_SEND_ONCE, MSG_TYPE_PORT_SEND_ONCE },
+        };
+        port_t p = new_port(4);
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                struct {
+                        msg_header_t h;
+                        msg_type_t t;
+                        port_t names[2];
+                } m = { .h = { .msg_size = sizeof(m), .msg_remote_port = p,
+                               .msg_bits = MSG_BITS(MSG_TYPE_MAKE_SEND, 0) },
+                        .t = { cases[i].disp, 0, 2 }, .names = { PORT_NULL, PORT_DEAD } };
+                ck_assert_int_eq(msg_send(&m.h, SEND_TIMEOUT, 0), 0);
+                memset(&m, 0, sizeof(m));
+                m.h.msg_size = sizeof(m);
+                m.h.msg_local_port = p;
+                ck_assert_int_eq(msg_receive(&m.h, RCV_TIMEOUT, 0), 0);
+                ck_assert_uint_eq(m.t.msg_type_name, cases[i].received);
+                ck_assert_uint_eq(m.names[0], PORT_NULL);
+                ck_assert_uint_eq(m.names[1], PORT_DEAD);
+        }
+        /* Not as a destination, nor as a reply port. */
+        msg_header_t h = { .msg_size = sizeof(h), .msg_remote_port = PORT_DEAD,
+                           .msg_bits = MSG_BITS(MSG_TYPE_COPY_SEND, 0) };
+        ck_assert_int_eq(msg_send(&h, SEND_TIMEOUT, 0), SEND_INVALID_DEST);
+        h = (msg_header_t){ .msg_size = sizeof(h), .msg_remote_port = p, .msg_local_port = PORT_DEAD,
+                            .msg_bits = MSG_BITS(MSG_TYPE_MAKE_SEND, MSG_TYPE_MAKE_SEND_ONCE) };
+        ck_assert_int_eq(msg_send(&h, SEND_TIMEOUT, 0), SEND_INVALID_REPLY);
+        ck_assert_int_eq(port_deallocate(task_self(), p), 0);
+}
+END_TEST
+
 /* --- unbounded buffering --- */
 
 START_TEST(test_unbounded_backlog) {
@@ -607,6 +645,7 @@ int main(void) {
         ADD_TEST(tc, test_seqno_restarts_when_the_receive_right_moves);
         ADD_TEST(tc, test_seqno_restarts_for_a_new_owner);
         ADD_TEST(tc, test_echo_received_header);
+        ADD_TEST(tc, test_reserved_names_in_the_body);
         ADD_TEST(tc, test_unbounded_backlog);
         ADD_TEST(tc, test_unbounded_backlog_is_bounded_by_the_receivers_quota);
         suite_add_tcase(s, tc);

@@ -28,6 +28,9 @@ kern_return_t do_netmsg_look_up(mach_port_t server, mach_port_t reply, char *hos
         Peer *p = peer_find(host);
         if (!p)
                 return NETNAME_HOST_NOT_FOUND;
+        /* Each holds its asker's reply right: bounded, or a task could fill our names. */
+        if (p->n_lookups >= NM_PEER_LOOKUPS_MAX)
+                return KERN_RESOURCE_SHORTAGE;
         Lookup *v = nm_room(p->lookups, p->n_lookups, &p->cap_lookups, sizeof(*v));
         if (!v)
                 return KERN_RESOURCE_SHORTAGE;

@@ -14,6 +14,7 @@
 #define NETMSG_PORT_DEFAULT 7411
 #define NETMSG_PEERS_MAX 64
 #define NETMSG_LOOKUP_TIMEOUT_S 15
+#define NM_PEER_LOOKUPS_MAX 256         /* look-ups waiting for one peer's answer */
 #define NM_DEAD_AFTER_S 6               /* a peer silent this long is taken for dead */
 #define NM_CREDIT_INIT 16               /* messages in flight per proxy before the peer says they arrived */
 #define NM_PROXY_BACKLOG 8              /* a proxy's own queue, as a local port's default */

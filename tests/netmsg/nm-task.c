@@ -19,11 +19,14 @@
  *   nm-task mixed HOST NAME      one item holding rights that arrive there differently — a
  *                                port of ours (a new proxy there), the server's own port (home
  *                                there), a dead name — must come back as they went
+ *   nm-task lookups HOST N       N look-ups at once of a name on HOST, which does not answer:
+ *                                say how many were refused at once, then wait for the rest
  *   nm-task rights HOST NAME N   N send rights of ours in one request: how many come back as
  *                                themselves, how many as dead names
  */
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -190,7 +193,52 @@ static msg_return_t call_one(uint16_t type, const void *elem, uint32_t bytes, in
         return msg_rpc(&m.h, RCV_TIMEOUT, sizeof(m), 0, ms);
 }
 
+static const char *lookups_host;
+static pthread_mutex_t lookups_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t lookups_cond = PTHREAD_COND_INITIALIZER;
+static int lookups_refused, lookups_gone, lookups_other;
+
+static void *one_lookup(void *arg) {
+        (void)arg;
+        port_t p;
+        kern_return_t kr = netname_look_up(PORT_NULL, lookups_host, "nothing", &p);
+        pthread_mutex_lock(&lookups_lock);
+        if (kr == KERN_RESOURCE_SHORTAGE)
+                lookups_refused++;
+        else if (kr == NETNAME_HOST_NOT_FOUND)
+                lookups_gone++;
+        else
+                lookups_other++;
+        pthread_cond_broadcast(&lookups_cond);
+        pthread_mutex_unlock(&lookups_lock);
+        return NULL;
+}
+
+/* N look-ups at once on a host that does not answer: N - 256 refused at once, the rest when it goes. */
+static int lookups(const char *host, int n) {
+        pthread_t t[1024];
+        if (n < 257 || n > 1024)
+                return 2;
+        lookups_host = host;
+        for (int i = 0; i < n; i++)
+                if (pthread_create(&t[i], NULL, one_lookup, NULL) != 0)
+                        return 1;
+        pthread_mutex_lock(&lookups_lock);
+        while (lookups_refused + lookups_other < n - 256)
+                pthread_cond_wait(&lookups_cond, &lookups_lock);
+        printf("lookups: %d refused at once\n", lookups_refused);
+        fflush(stdout);
+        pthread_mutex_unlock(&lookups_lock);
+        for (int i = 0; i < n; i++)
+                pthread_join(t[i], NULL);
+        printf("lookups: %d refused at once (KERN_RESOURCE_SHORTAGE), %d host not found when it went, %d else\n",
+               lookups_refused, lookups_gone, lookups_other);
+        return lookups_refused == n - 256 && lookups_gone == 256 ? 0 : 1;
+}
+
 int main(int argc, char **argv) {
+        if (argc == 4 && strcmp(argv[1], "lookups") == 0)
+                return lookups(argv[2], atoi(argv[3]));
         if (argc >= 3 && strcmp(argv[1], "serve") == 0)
                 return serve(argv[2], argc == 5 && strcmp(argv[3], "--ready-fd") == 0 ? atoi(argv[4]) : -1);
         if (argc < 4) {

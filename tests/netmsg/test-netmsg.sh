@@ -17,7 +17,7 @@ base=$((20000 + $$ % 20000))
 # A CA for the hosts, and another one nobody trusts.
 mkdir -p "$pki"
 ca ca; ca evil
-cert hostA ca; cert hostB ca; cert hostC ca; cert hostD ca; cert hostE ca; cert mallory evil
+cert hostA ca; cert hostB ca; cert hostC ca; cert hostD ca; cert hostE ca; cert hostF ca; cert mallory evil
 
 # host NAME INDEX [netmsgd options...]: a broker, a name server and a netmsgd on 127.0.0.1:base+INDEX
 host() {
@@ -231,7 +231,27 @@ head -c 1048576 /dev/zero >&7
 exec 7>&-
 wait $sc
 grep "peer hostD" "$work/hostB.log" | tail -n 1 | grep -q "connection closed" &&
-  ok "a peer gone in the middle of a 64 MiB region: dropped" || bad "half a region: $(tail -n 3 "$work/hostB.log")"
+  ok "a peer gone in the middle of a 64 MiB region: dropped" || bad "half a region: $(grep "peer hostD" "$work/hostB.log" | tail -n 3)"
+# Look-ups waiting for a peer's answer are bounded: hostF (a bare TLS peer) never answers; of
+# 300 at once from a task on hostB, 44 are refused at once, and the 256 that wait end when it goes.
+mkfifo "$work/hostF.in"
+timeout 30 openssl s_client -quiet -no_ign_eof -connect 127.0.0.1:$((base + 2)) -cert "$pki/hostF.pem" \
+  -key "$pki/hostF.key" -CAfile "$pki/ca.pem" <"$work/hostF.in" >/dev/null 2>&1 &
+sc=$!
+exec 7>"$work/hostF.in"
+printf "${hello/hostD/hostF}" >&7
+until grep -q "peer hostF: connected" "$work/hostB.log"; do kill -0 $sc 2>/dev/null || break; read -r -t 0.05 <> <(:) || true; done
+on hostB "$build/tests/netmsg/nm-task" lookups hostF 300 >"$work/lookups.out" 2>&1 &
+lk=$!
+while ! grep -q "refused at once" "$work/lookups.out"; do kill -0 $lk 2>/dev/null || break; read -r -t 0.05 <> <(:) || true; done
+out=$(cat "$work/lookups.out")
+exec 7>&-
+kill $sc 2>/dev/null   # its connection closes: hostF is gone
+wait $sc
+[ "$out" = "lookups: 44 refused at once" ] && ok "look-ups waiting for one peer: 256 at most, the rest refused (KERN_RESOURCE_SHORTAGE)" ||
+  bad "look-ups bound: $out"
+wait $lk && ok "and the 256 waiting end when that peer goes ($(tail -n 1 "$work/lookups.out"))" ||
+  bad "waiting look-ups: $(cat "$work/lookups.out")"
 kill -0 "$nm_hostB" && ok "hostB's netmsgd still running after all that" || bad "netmsgd B died of bad frames"
 out=$(on hostA "$build/clients/echo/machipc-echo" -w 15000 -H hostB echo "still serving" 2>&1)
 [ "$out" = "echo: still serving" ] && ok "and still serving" || bad "after garbage: $out"

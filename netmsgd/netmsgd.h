@@ -17,6 +17,8 @@
 #define NM_PEER_LOOKUPS_MAX 256         /* look-ups waiting for one peer's answer */
 #define NM_DEAD_AFTER_S 6               /* a peer silent this long is taken for dead */
 #define NM_CREDIT_INIT 16               /* messages in flight per proxy before the peer says they arrived */
+#define NM_LENT_AHEAD 64                /* what the broker hands our armed set ahead (machipc_arm()): a
+                                         * proxy paused out of credit may still send that many */
 #define NM_PROXY_BACKLOG 8              /* a proxy's own queue, as a local port's default */
 #define NM_ONCE_POOL 64                 /* send-once proxies kept for reuse */
 #define NM_PEER_RIGHTS_DEFAULT 16384     /* proxies here for a peer, and rights exported to it, each */
@@ -31,6 +33,7 @@ typedef struct {
         port_t name;            /* our send right (one user reference per export) or send-once right */
         bool once;              /* a send-once right: used once, then gone */
         uint32_t owed;          /* delivered, not yet said (NM_CREDIT goes in batches of NM_CREDIT_BATCH) */
+        uint32_t held;          /* received, not yet said: at most NM_CREDIT_INIT + NM_LENT_AHEAD */
 } Export;
 
 /* A proxy here for a peer's export: messages to it go there. */

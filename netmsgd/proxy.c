@@ -212,6 +212,27 @@ void proxy_on_notification(msg_header_t *h) {
 
 /* ---- messages in: a peer sends to one of our exports ---- */
 
+/* Tell @p that @n messages for its proxy of our export @id have been delivered: it may send as many more. */
+static void give_credit(Peer *p, uint64_t id, uint32_t n) {
+        NmWriter w;
+        nm_writer_init(&w);
+        size_t f = nm_begin(&w, NM_CREDIT);
+        nm_put_u64(&w, id);
+        nm_put_u32(&w, n);
+        nm_end(&w, f);
+        peer_send(p, &w);
+        nm_writer_free(&w);
+}
+
+/* Say what @e owes @p now (cleared first: a frame that cannot be made ends the peer). */
+static void credit_back(Peer *p, Export *e) {
+        uint32_t n = e->owed;
+        e->owed = 0;
+        e->held -= n;
+        give_credit(p, e->id, n);
+}
+
+
 static void deliver(Peer *p, const uint8_t *body, uint32_t len) {
         NmReader r;
         nm_reader_init(&r, body, len);
@@ -248,6 +269,14 @@ static void deliver(Peer *p, const uint8_t *body, uint32_t len) {
                 p->discard_left = streamed;     /* its large regions still come: read, dropped */
                 return;
         }
+        /* Credit holds on this side too: a peer past it would have us queue without bound.  A
+         * proxy out of credit may still send what the broker had handed its netmsgd ahead. */
+        if (!e->once && e->held >= NM_CREDIT_INIT + NM_LENT_AHEAD) {
+                peer_gone(p, "more messages for an export than its credit");
+                return;
+        }
+        if (!e->once)
+                e->held++;
         port_t dest_name = e->name;
         uint16_t dest_disp = e->once ? MSG_TYPE_MOVE_SEND_ONCE : MSG_TYPE_COPY_SEND;
         if (e->once)
@@ -334,6 +363,9 @@ static void deliver(Peer *p, const uint8_t *body, uint32_t len) {
                 }
         }
         p->discard_left = streamed;     /* its large regions still come: read, dropped */
+        Export *back = export_find(p, dest);    /* found again: rights moving here may have moved it */
+        if (back && !back->once && ++back->owed >= NM_CREDIT_BATCH)
+                credit_back(p, back);           /* its place is free all the same */
         msg_return_t sr = SEND_TOO_LARGE;
         nm_log("peer %s: a message for export %llu could not be delivered: %s", p->host,
                (unsigned long long)dest, machipc_strerror(sr));
@@ -343,28 +375,13 @@ static void deliver(Peer *p, const uint8_t *body, uint32_t len) {
         rights_unsent(&m.h);    /* a send-once destination: its sender hears it went unused */
 }
 
-/* Tell @p that @n messages for its proxy of our export @id have been delivered: it may send as many more. */
-static void give_credit(Peer *p, uint64_t id, uint32_t n) {
-        NmWriter w;
-        nm_writer_init(&w);
-        size_t f = nm_begin(&w, NM_CREDIT);
-        nm_put_u64(&w, id);
-        nm_put_u32(&w, n);
-        nm_end(&w, f);
-        peer_send(p, &w);
-        nm_writer_free(&w);
-}
-
 /* proxy_flush_credit() - once a second: deliveries not yet said, said. */
 void proxy_flush_credit(void) {
         for (uint32_t k = 0; k < nm.n_peers; k++) {
                 Peer *p = nm.peers[k];
                 for (uint32_t i = 0; i < p->n_exports && !p->dead; i++)
-                        if (p->exports[i].owed) {
-                                uint32_t n = p->exports[i].owed;
-                                p->exports[i].owed = 0;
-                                give_credit(p, p->exports[i].id, n);
-                        }
+                        if (p->exports[i].owed)
+                                credit_back(p, &p->exports[i]);
         }
 }
 
@@ -408,14 +425,12 @@ void proxy_retry_pending(void) {
                 if (!*pp)
                         nm.pending_tail = pp;
                 nm.n_pending--;
+                /* Delivered or not, its place is free: the peer's proxy may send one more. */
+                Export *e = pd->peer->dead ? NULL : export_find(pd->peer, pd->export_id);
+                if (e && !e->once && ++e->owed >= NM_CREDIT_BATCH)
+                        credit_back(pd->peer, e);
                 if (r == 0) {
                         nm.delivered++;
-                        Export *e = pd->peer->dead ? NULL : export_find(pd->peer, pd->export_id);
-                        if (e && ++e->owed >= NM_CREDIT_BATCH) {
-                                uint32_t n = e->owed;
-                                e->owed = 0;    /* first: a frame that cannot be made ends the peer */
-                                give_credit(pd->peer, pd->export_id, n);
-                        }
                         pending_free(pd, false);
                 } else {
                         nm_log("peer %s: a message for export %llu could not be delivered: %s", pd->peer->host,

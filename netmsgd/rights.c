@@ -75,7 +75,7 @@ Export *export_add(Peer *p, uint64_t id, port_t name, bool once) {
                 return NULL;
         }
         p->n_exports++;
-        p->exports[i] = (Export){ id, name, once, 0 };
+        p->exports[i] = (Export){ id, name, once, 0, 0 };
         return &p->exports[i];
 }
 

@@ -46,10 +46,12 @@ static int do_deallocate(Space *s, uint32_t name) {
                 return KERN_INVALID_NAME;
         Port *p = e->port;
         if (e->bits & (ENTRY_RECEIVE | ENTRY_PORT_SET)) {
-                /* The owner gives up the mailbox: it and everything under the name go. */
+                /* The owner gives up the mailbox: it and everything under the name go.  What was
+                 * lent from it goes back first, and takes back from this name the send rights it
+                 * brought; the send right left here, if any, is counted out after. */
+                ipc_port_set_receiver(p, NULL, 0);
                 if (e->bits & ENTRY_SEND)
                         notify_srights_dec(p);
-                ipc_port_set_receiver(p, NULL, 0);
                 ipc_port_destroy(p);
                 notify_entry_dealloc(s, e);
         } else if (e->bits & ENTRY_SEND) {

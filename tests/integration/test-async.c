@@ -473,6 +473,40 @@ START_TEST(test_port_destroyed_while_armed) {
 }
 END_TEST
 
+/*
+ * Messages handed ahead that carry send rights to their own port: the rights
+ * are ours already, under the port's own name.  Destroying the port gives
+ * the messages not taken back to its queue — taking their rights back from
+ * that name — and they die with it: each right must be counted once (the
+ * broker used to count the name's send right out twice and abort).
+ */
+START_TEST(test_port_destroyed_with_lent_rights_to_itself) {
+        unsigned long long ports = test_stat(0, "ports");
+        for (int taken = 0; taken <= 1; taken++) {
+                port_t p = test_new_port(64);
+                ck_assert_int_eq(machipc_arm(p), 0);
+                for (int i = 0; i < 3; i++)
+                        ck_assert_int_eq(test_send_int(p, ID_DATA, i, p, MSG_TYPE_MAKE_SEND, 0, 0), 0);
+                wait_handed(3);
+                uint32_t refs = 0;
+                ck_assert_int_eq(port_get_refs(task_self(), p, PORT_RIGHT_SEND, &refs), 0);
+                ck_assert_uint_eq(refs, 3);
+                for (int i = 0; i < taken; i++) {
+                        port_t r = PORT_NULL;
+                        ck_assert_int_eq(test_recv_int(p, NULL, NULL, &r, RCV_TIMEOUT, 0), 0);
+                        ck_assert_uint_eq(r, p);
+                }
+                ck_assert_int_eq(port_deallocate(task_self(), p), 0);
+                port_type_t t;
+                ck_assert_int_eq(port_type(task_self(), p, &t), KERN_INVALID_NAME);
+                ck_assert_int_eq(machipc_dispatch(), 0);
+                ck_assert_uint_eq(test_stat(getpid(), "lent"), 0);
+        }
+        /* The broker is still there, and holds nothing of them. */
+        ck_assert_uint_eq(test_stat(0, "ports"), ports);
+}
+END_TEST
+
 /* Arms a port of its own, gets it filled, says so, then waits to be killed. */
 static int armed_victim(void *arg) {
         int *fds = arg;
@@ -778,6 +812,7 @@ int main(void) {
         ADD_TEST(tc, test_receive_right_moves_while_armed);
         ADD_TEST(tc, test_set_changes_while_armed);
         ADD_TEST(tc, test_port_destroyed_while_armed);
+        ADD_TEST(tc, test_port_destroyed_with_lent_rights_to_itself);
         ADD_TEST(tc, test_task_killed_while_armed);
         ADD_TEST(tc, test_idle_armed_task_asks_nothing);
         ADD_TEST(tc, test_arm_with_messages_waiting);

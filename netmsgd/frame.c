@@ -186,13 +186,15 @@ uint8_t nm_port_class(uint16_t type) {
  * regions (u64 size, then the bytes if at most NM_INLINE_REGION_MAX)
  * @n_refs, @ool_bytes: out, how many rights and region bytes they hold
  * @streamed: out, the region bytes that follow in NM_DATA frames
- * Return: 0, or -1 if anything is malformed, of a type that cannot travel, or
- * a right in an item of another kind of right.
+ * Return: 0, or -1 if anything is malformed, of a type that cannot travel, a
+ * right in an item of another kind of right, or more than MSG_FDS_MAX regions
+ * in all.
  */
 int nm_items_check(const uint8_t *items, uint32_t len, uint32_t *n_refs, uint64_t *ool_bytes,
                    uint64_t *streamed) {
         NmReader r;
         nm_reader_init(&r, items, len);
+        uint32_t n_regions = 0;
         *n_refs = 0;
         *ool_bytes = 0;
         *streamed = 0;
@@ -214,8 +216,10 @@ int nm_items_check(const uint8_t *items, uint32_t len, uint32_t *n_refs, uint64_
                         }
                         *n_refs += number;
                 } else if (type == MSG_TYPE_MEMORY) {
-                        if (number > MSG_FDS_MAX)
+                        /* As many regions as a message here may carry, in all its items. */
+                        if (number > MSG_FDS_MAX - n_regions)
                                 return -1;
+                        n_regions += number;
                         for (uint32_t i = 0; i < number && !r.bad; i++) {
                                 uint64_t size = nm_u64(&r);
                                 if (size > NM_MSG_OOL_MAX || *ool_bytes + size > NM_MSG_OOL_MAX)

@@ -202,11 +202,16 @@ tail -n 1 "$work/hostB.log" | grep -q "peer hostD: connection closed" &&
 fake_peer "$msg\x00\x60\x00\x00\x0a\x00\x00\x00$data$(head -c 4096 /dev/zero | tr '\0' 'y')"
 grep -q "peer hostD: NM_DATA beyond the regions its message announced" "$work/hostB.log" &&
   ok "more NM_DATA than the message announced: that peer closed" || bad "too much NM_DATA: $(tail -n 3 "$work/hostB.log")"
+# 66 regions in one message (two items of 33): more than a message here can carry (64).
+regions=$(printf '\\x00%.0s' $(seq 264))
+fake_peer "\x3a\x02\x00\x00\x02\x00\x00\x00"'\x01\x00\x00\x00\x00\x00\x00\x00''\x01\x00\x00\x00'"$(printf '\\x00%.0s' $(seq 10))"'\x20\x02\x00\x00'"\x20\x00\x00\x00\x21\x00\x00\x00$regions\x20\x00\x00\x00\x21\x00\x00\x00$regions"
+[ "$(grep -c "peer hostD: malformed NM_MSG" "$work/hostB.log")" = 1 ] && kill -0 "$nm_hostB" &&
+  ok "66 regions in one message: that peer closed" || bad "66 regions: $(grep "peer hostD" "$work/hostB.log" | tail -n 2)"
 # A right of another kind than its item's: a send-once ref in an item of send rights.
 bad_item='\x01\x00\x00\x00\x00\x00\x00\x00''\x01\x00\x00\x00''\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00''\x12\x00\x00\x00'
 bad_item="$bad_item"'\x11\x00\x00\x00\x01\x00\x00\x00''\x02\x00\x05\x00\x00\x00\x00\x00\x00\x00'
 fake_peer "\x2c\x00\x00\x00\x02\x00\x00\x00$bad_item"
-grep -q "peer hostD: malformed NM_MSG" "$work/hostB.log" &&
+[ "$(grep -c "peer hostD: malformed NM_MSG" "$work/hostB.log")" = 2 ] &&
   ok "a send-once right in an item of send rights: that peer closed" || bad "right of another kind: $(tail -n 3 "$work/hostB.log")"
 # A peer that goes away in the middle of a large region (its pages being made): the message is
 # dropped, and nothing hangs.  hostD looks nm-b up (export 1), sends it 1 MiB of a 64 MiB region.

@@ -260,11 +260,12 @@ static void deliver(Peer *p, const uint8_t *body, uint32_t len) {
         if (!e) {
                 /* Its port died meanwhile: the message is lost, as a local one would be; a reply
                  * right it carried goes unused, and its sender is told so by the broker. */
-                if (reply_disp == MSG_TYPE_MAKE_SEND_ONCE) {
-                        Import *im = import_by_proxy(reply_name);
-                        if (im)
-                                import_drop(im);
+                Import *im = reply_disp == MSG_TYPE_MAKE_SEND_ONCE ? import_by_proxy(reply_name) : NULL;
+                if (im) {
+                        import_drop(im);
                         tell(p, NM_ONCE_GONE, reply.id);
+                } else {
+                        right_unsent(reply_name, reply_disp);   /* one of ours coming home, a port moving */
                 }
                 p->discard_left = streamed;     /* its large regions still come: read, dropped */
                 return;

@@ -404,8 +404,8 @@ uint16_t import_item(Peer *p, NmReader *r, uint16_t type, uint32_t number, uint8
         return once ? MSG_TYPE_MOVE_SEND_ONCE : MSG_TYPE_MOVE_SEND;
 }
 
-/* Undo what sending @name as @disp would have given away, for a message that is not sent. */
-static void unsend(port_t name, uint32_t disp) {
+/* right_unsent() - undo what sending @name as @disp would have given away, for a message not sent. */
+void right_unsent(port_t name, uint32_t disp) {
         port_t made;
         if (!is_name(name))
                 return;
@@ -424,8 +424,8 @@ static void unsend(port_t name, uint32_t disp) {
  * caller's.
  */
 void rights_unsent(msg_header_t *h) {
-        unsend(h->msg_remote_port, MSG_BITS_REMOTE(h->msg_bits));
-        unsend(h->msg_local_port, MSG_BITS_LOCAL(h->msg_bits));
+        right_unsent(h->msg_remote_port, MSG_BITS_REMOTE(h->msg_bits));
+        right_unsent(h->msg_local_port, MSG_BITS_LOCAL(h->msg_bits));
         WireItemIter it;
         WireItem item;
         wire_item_iter_init(&it, (const uint8_t *)h, h->msg_size);
@@ -435,7 +435,7 @@ void rights_unsent(msg_header_t *h) {
                 for (uint32_t i = 0; i < item.number; i++) {
                         port_t name;
                         memcpy(&name, (const uint8_t *)h + item.offset + 4 * i, 4);
-                        unsend(name, item.name);
+                        right_unsent(name, item.name);
                 }
         }
 }

@@ -18,6 +18,7 @@ bool import_ref(Peer *p, NmRef ref, port_t *name, uint16_t *disp);
 NmRef ref_for(Peer *p, port_t name, uint16_t kind);
 uint16_t import_item(Peer *p, NmReader *r, uint16_t type, uint32_t number, uint8_t *names);
 void rights_unsent(msg_header_t *h);
+void right_unsent(port_t name, uint32_t disp);
 
 /* proxy.c */
 void answer_code(port_t reply, msg_id_t id, kern_return_t code);

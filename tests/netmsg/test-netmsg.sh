@@ -4,7 +4,7 @@
 # (doc/netmsg.md).  Each case checks what a task on one host sees of ports on another.
 set -u
 build=$1
-for tool in openssl; do
+for tool in openssl python3; do
   command -v $tool >/dev/null 2>&1 || { echo "SKIP: $tool is not installed"; exit 77; }
 done
 [ -x "$build/netmsgd/machipc-netmsgd" ] || { echo "SKIP: built without OpenSSL (no machipc-netmsgd)"; exit 77; }
@@ -17,7 +17,7 @@ base=$((20000 + $$ % 20000))
 # A CA for the hosts, and another one nobody trusts.
 mkdir -p "$pki"
 ca ca; ca evil
-cert hostA ca; cert hostB ca; cert hostC ca; cert hostD ca; cert hostE ca; cert hostF ca; cert hostG ca; cert mallory evil
+cert hostA ca; cert hostB ca; cert hostC ca; cert hostD ca; cert hostE ca; cert hostF ca; cert hostG ca; cert hostH ca; cert mallory evil
 
 # host NAME INDEX [netmsgd options...]: a broker, a name server and a netmsgd on 127.0.0.1:base+INDEX
 host() {
@@ -280,6 +280,16 @@ kill $sc 2>/dev/null
 wait $sc
 grep -q "peer hostG: more messages for an export than its credit" "$work/hostB.log" &&
   ok "a peer sending past its credit is closed, not queued for" || bad "credit: $(grep "peer hostG" "$work/hostB.log")"
+# A reply right sent home unused, in a message to an export that does not exist: hostH (a TLS
+# peer in Python) answers a look-up from a task on hostB, gets that task's request, and sends its
+# reply right back to hostB with a message nobody can take.  The right goes back to the task,
+# whose msg_rpc() says its server died rather than waiting out its timeout.
+on hostB "$build/tests/netmsg/nm-task" noreply hostH nothing >"$work/noreply.out" 2>&1 &
+rh=$!
+python3 "$(dirname "$0")/reply-home.py" 127.0.0.1:$((base + 2)) hostH "$pki/hostH.pem" "$pki/hostH.key" \
+  "$pki/ca.pem" >>"$work/reply-home.out" 2>&1
+wait $rh && ok "a reply right sent home unused: the caller hears its server died ($(cat "$work/noreply.out"))" ||
+  bad "reply home: $(cat "$work/noreply.out" "$work/reply-home.out")"
 kill -0 "$nm_hostB" && ok "hostB's netmsgd still running after all that" || bad "netmsgd B died of bad frames"
 out=$(on hostA "$build/clients/echo/machipc-echo" -w 15000 -H hostB echo "still serving" 2>&1)
 [ "$out" = "echo: still serving" ] && ok "and still serving" || bad "after garbage: $out"

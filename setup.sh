@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-PACKAGES=(gcc g++ meson ninja-build pkg-config libevent-dev check binutils libsystemd-dev scdoc libdbus-1-dev dbus-daemon gnumach-dev mig-x86-64-gnu systemd bash-completion man-db strace libssl-dev openssl iproute2)
+PACKAGES=(gcc g++ meson ninja-build pkg-config libevent-dev check binutils libsystemd-dev scdoc libdbus-1-dev dbus-daemon gnumach-dev mig-x86-64-gnu systemd bash-completion man-db strace libssl-dev openssl iproute2 python3)
 
 log() { printf '==> %s\n' "$*"; }
 

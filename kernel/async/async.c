@@ -25,9 +25,10 @@ static void async_receiver_leaving(Port *port, Space *space, bool leaving) {
         Peer *peer = space->owner;
         if (!peer)
                 return;
-        lend_give_back_port(peer, port);
+        /* Its own arms end first: what goes back is not handed over again through them. */
         if (leaving)
                 lend_end_arms(peer, port);
+        lend_give_back_port(peer, port);
 }
 
 /* async_setup() - hook the asynchronous path into the core. */

@@ -699,6 +699,10 @@ void ipc_port_recall_lent(Port *port) {
  */
 void ipc_port_set_receiver(Port *port, Space *space, uint32_t name) {
         Space *old = port->receiver;
+        /* A receive right leaving its task leaves its set first, so that what goes back
+         * to its queue is not handed to the old holder again through the set's arm. */
+        if (old && !space)
+                port_set_remove(port);
         /* What was lent to the old holder goes back to the queue first. */
         if (old && old != space && (port->n_lent || port_armed(port)) && ipc_async_ops)
                 ipc_async_ops->receiver_leaving(port, old, true);

@@ -507,6 +507,44 @@ START_TEST(test_port_destroyed_with_lent_rights_to_itself) {
 }
 END_TEST
 
+/*
+ * A port in an armed set, with messages handed ahead, destroyed: what was
+ * lent of it goes back and dies with it.  It must not be handed over again
+ * in between through the set (its receiver already gone): the task would
+ * take a message the broker no longer counts as lent, and be dropped for
+ * saying so.  The same for a port armed itself.
+ */
+START_TEST(test_member_destroyed_while_set_armed) {
+        unsigned long long ports = test_stat(0, "ports");
+        for (int own_arm = 0; own_arm <= 1; own_arm++) {
+                port_t set, p = test_new_port(64), q = test_new_port(64);
+                ck_assert_int_eq(port_set_allocate(task_self(), &set), 0);
+                ck_assert_int_eq(port_set_add(task_self(), set, p), 0);
+                ck_assert_int_eq(port_set_add(task_self(), set, q), 0);
+                ck_assert_int_eq(machipc_arm(set), 0);
+                if (own_arm)
+                        ck_assert_int_eq(machipc_arm(p), 0);
+                for (int i = 0; i < 3; i++)
+                        ck_assert_int_eq(test_send_int(p, ID_DATA, i, PORT_NULL, 0, 0, 0), 0);
+                ck_assert_int_eq(test_send_int(q, ID_DATA, 7, PORT_NULL, 0, 0, 0), 0);
+                wait_handed(4);
+                ck_assert_int_eq(port_deallocate(task_self(), p), 0);
+                machipc_dispatch();
+                /* Only q's message is left to take, and taking it is fine with the broker. */
+                int32_t v = 0;
+                ck_assert_int_eq(test_recv_int(set, NULL, &v, NULL, RCV_TIMEOUT, 0), 0);
+                ck_assert_int_eq(v, 7);
+                ck_assert_int_eq(test_recv_int(set, NULL, NULL, NULL, RCV_TIMEOUT, 0), RCV_TIMED_OUT);
+                port_type_t t;
+                ck_assert_int_eq(port_type(task_self(), q, &t), 0);      /* still connected */
+                ck_assert_uint_eq(test_stat(getpid(), "lent"), 0);
+                ck_assert_int_eq(port_deallocate(task_self(), q), 0);
+                ck_assert_int_eq(port_deallocate(task_self(), set), 0);
+        }
+        ck_assert_uint_eq(test_stat(0, "ports"), ports);
+}
+END_TEST
+
 /* Arms a port of its own, gets it filled, says so, then waits to be killed. */
 static int armed_victim(void *arg) {
         int *fds = arg;
@@ -813,6 +851,7 @@ int main(void) {
         ADD_TEST(tc, test_set_changes_while_armed);
         ADD_TEST(tc, test_port_destroyed_while_armed);
         ADD_TEST(tc, test_port_destroyed_with_lent_rights_to_itself);
+        ADD_TEST(tc, test_member_destroyed_while_set_armed);
         ADD_TEST(tc, test_task_killed_while_armed);
         ADD_TEST(tc, test_idle_armed_task_asks_nothing);
         ADD_TEST(tc, test_arm_with_messages_waiting);

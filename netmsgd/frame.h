@@ -8,7 +8,7 @@
 #include <time.h>
 
 #define NM_VERSION_MAJOR 1
-#define NM_VERSION_MINOR 0
+#define NM_VERSION_MINOR 1      /* 1.1: NM_RELEASE says how many references to the id it saw */
 #define NM_HDR_SIZE 8u
 #define NM_FRAME_MAX (2u << 20)         /* body bytes of one frame at most */
 #define NM_INLINE_REGION_MAX (16u << 10)  /* a region up to this travels in its NM_MSG; larger ones follow

@@ -34,6 +34,7 @@ typedef struct {
         bool once;              /* a send-once right: used once, then gone */
         uint32_t owed;          /* delivered, not yet said (NM_CREDIT goes in batches of NM_CREDIT_BATCH) */
         uint32_t held;          /* received, not yet said: at most NM_CREDIT_INIT + NM_LENT_AHEAD */
+        uint32_t sent;          /* references to it sent and not yet seen released (NM_RELEASE) */
 } Export;
 
 /* A proxy here for a peer's export: messages to it go there. */
@@ -44,6 +45,7 @@ typedef struct {
         bool once;
         int32_t credit;         /* messages we may still forward before the peer has delivered some */
         bool paused;            /* out of credit: taken out of our set, so its queue fills as a port's */
+        uint32_t seen;          /* references to the export that made or kept this proxy (NM_RELEASE) */
 } Import;
 
 /* A message from a peer its destination had no room for yet: sent again, in order, when it has. */
@@ -70,6 +72,7 @@ struct Peer {
         struct bufferevent *bev;
         char identity[256];             /* its certificate's common name ("" insecure) */
         uint32_t origin;                /* the broker's record of it: messages we deliver name it (0: none) */
+        uint16_t minor;                 /* the protocol's minor version it speaks (HELLO) */
         bool ready;                     /* HELLO exchanged */
         bool dead;
         bool parked;                    /* dialed, but the host's connection is another: wait */

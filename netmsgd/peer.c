@@ -282,7 +282,6 @@ static void on_hello(Peer *p, const uint8_t *body, uint32_t len) {
         nm_reader_init(&r, body, len);
         uint16_t major = nm_u16(&r), minor = nm_u16(&r), n = nm_u16(&r);
         const uint8_t *host = n <= NM_HOST_MAX ? nm_bytes(&r, n) : NULL;
-        (void)minor;
         if (r.bad || !host || n == 0 || r.p != r.end) {
                 peer_gone(p, "malformed HELLO");
                 return;
@@ -298,6 +297,7 @@ static void on_hello(Peer *p, const uint8_t *body, uint32_t len) {
                 return;
         }
         snprintf(p->host, sizeof(p->host), "%s", name);
+        p->minor = minor;
         note_identity(p);
         if (nm.ssl && strcmp(p->identity, name) != 0) {
                 /* A certificate names one host: a peer cannot speak for another. */

@@ -45,6 +45,23 @@ static uint32_t item_bytes(const msg_type_t *t) {
         return t->msg_type_number * wire_type_size(t->msg_type_name);
 }
 
+/*
+ * NM_RELEASE: nobody here holds @im's proxy any more.  It says how many
+ * references to the export it saw (1.1), so that the other side keeps the
+ * export if it sent more meanwhile: they make a new proxy here.
+ */
+static void release(const Import *im) {
+        NmWriter w;
+        nm_writer_init(&w);
+        size_t f = nm_begin(&w, NM_RELEASE);
+        nm_put_u64(&w, im->id);
+        if (im->peer->minor >= 1)
+                nm_put_u32(&w, im->seen);
+        nm_end(&w, f);
+        peer_send(im->peer, &w);
+        nm_writer_free(&w);
+}
+
 /* A frame that names one id: NM_RELEASE, NM_DEAD, NM_ONCE_GONE. */
 static void tell(Peer *p, uint16_t type, uint64_t id) {
         NmWriter w;
@@ -178,8 +195,11 @@ void proxy_on_message(msg_header_t *h) {
         msg_sender_t who = { 0 };
         msg_last_sender(&who);
         if (who.flags & MSG_SENDER_KERNEL) {
-                if ((h->msg_id == NOTIFY_NO_SENDERS && !im->once) || (h->msg_id == NOTIFY_SEND_ONCE && im->once)) {
-                        tell(im->peer, im->once ? NM_ONCE_GONE : NM_RELEASE, im->id);
+                if (h->msg_id == NOTIFY_SEND_ONCE && im->once) {
+                        tell(im->peer, NM_ONCE_GONE, im->id);
+                        import_drop(im);
+                } else if (h->msg_id == NOTIFY_NO_SENDERS && !im->once) {
+                        release(im);
                         import_drop(im);
                 }
                 msg_destroy(h);
@@ -491,7 +511,7 @@ void proxy_data_took(Peer *p, uint32_t n) {
         proxy_retry_pending();
 }
 
-/* The body of a frame that names one id (NM_RELEASE, NM_ONCE_GONE, NM_DEAD); false: malformed, the peer gone. */
+/* The body of a frame that names one id (NM_ONCE_GONE, NM_DEAD); false: malformed, the peer gone. */
 static bool one_id(Peer *p, NmReader *r, uint64_t *id) {
         *id = nm_u64(r);
         if (r->bad || r->p != r->end) {
@@ -518,13 +538,29 @@ void proxy_on_frame(Peer *p, uint16_t type, const uint8_t *body, uint32_t len) {
         case NM_LOOKUP_REPLY:
                 on_lookup_reply(p, body, len);
                 return;
-        case NM_RELEASE:
+        case NM_RELEASE: {
+                /* 1.0: the id alone; 1.1: and the references to it the peer saw. */
+                uint64_t id = nm_u64(&r);
+                uint32_t seen = len == 12 ? nm_u32(&r) : UINT32_MAX;
+                if (r.bad || r.p != r.end) {
+                        peer_gone(p, "malformed NM_RELEASE");
+                        return;
+                }
+                Export *e = export_find(p, id);
+                if (!e || e->once)
+                        return;
+                if (seen >= e->sent)
+                        export_drop(p, e, true);
+                else
+                        e->sent -= seen;        /* more went out meanwhile: a new proxy there holds them */
+                return;
+        }
         case NM_ONCE_GONE: {
                 uint64_t id;
                 if (!one_id(p, &r, &id))
                         return;
                 Export *e = export_find(p, id);
-                if (e && e->once == (type == NM_ONCE_GONE))
+                if (e && e->once)
                         export_drop(p, e, true);
                 return;
         }

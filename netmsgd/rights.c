@@ -75,7 +75,7 @@ Export *export_add(Peer *p, uint64_t id, port_t name, bool once) {
                 return NULL;
         }
         p->n_exports++;
-        p->exports[i] = (Export){ id, name, once, 0, 0 };
+        p->exports[i] = (Export){ id, name, once, 0, 0, 0 };
         return &p->exports[i];
 }
 
@@ -88,6 +88,7 @@ uint64_t export_right(Peer *p, port_t name, bool once) {
         Export *e = once ? NULL : export_by_name(p, name);
         if (e) {
                 port_deallocate(task_self(), name);
+                e->sent++;
                 return e->id;
         }
         if (!(e = export_add(p, p->next_export, name, once))) {
@@ -96,6 +97,7 @@ uint64_t export_right(Peer *p, port_t name, bool once) {
                 return 0;
         }
         p->next_export++;
+        e->sent = 1;
         /* A send right's port may die while the peer holds its proxy: it is told (NM_DEAD).  A
          * send-once right is used at most once; if its port died, the delivery fails and the
          * right goes then. */
@@ -193,7 +195,7 @@ Import *import_new(Peer *p, uint64_t id, bool once) {
                         return NULL;
                 }
         }
-        Import *im = import_add((Import){ p, id, proxy, once, NM_CREDIT_INIT, false });
+        Import *im = import_add((Import){ p, id, proxy, once, NM_CREDIT_INIT, false, 0 });
         if (!im) {
                 if (pooled)
                         nm.once_pool[nm.n_once_pool++] = proxy;
@@ -253,7 +255,7 @@ static NmRef migrate_out(Peer *p, port_t port) {
         }
         port_set_backlog(task_self(), port, NM_PROXY_BACKLOG);
         if (port_set_add(task_self(), nm.set, port) != KERN_SUCCESS ||
-            !import_add((Import){ p, id, port, false, NM_CREDIT_INIT, false })) {
+            !import_add((Import){ p, id, port, false, NM_CREDIT_INIT, false, 0 })) {
                 port_deallocate(task_self(), port);
                 return (NmRef){ NM_REF_DEAD, 0, 0 };
         }
@@ -318,6 +320,7 @@ bool import_ref(Peer *p, NmRef ref, port_t *name, uint16_t *disp) {
                 *name = PORT_DEAD;
                 return false;
         }
+        im->seen++;     /* what our NM_RELEASE says we saw: references sent meanwhile keep the export */
         *name = im->proxy;
         *disp = once ? MSG_TYPE_MAKE_SEND_ONCE : MSG_TYPE_MAKE_SEND;
         return true;

@@ -17,7 +17,7 @@ base=$((20000 + $$ % 20000))
 # A CA for the hosts, and another one nobody trusts.
 mkdir -p "$pki"
 ca ca; ca evil
-cert hostA ca; cert hostB ca; cert hostC ca; cert hostD ca; cert hostE ca; cert hostF ca; cert hostG ca; cert hostH ca; cert mallory evil
+cert hostA ca; cert hostB ca; cert hostC ca; cert hostD ca; cert hostE ca; cert hostF ca; cert hostG ca; cert hostH ca; cert hostI ca; cert mallory evil
 
 # host NAME INDEX [netmsgd options...]: a broker, a name server and a netmsgd on 127.0.0.1:base+INDEX
 host() {
@@ -290,6 +290,12 @@ python3 "$(dirname "$0")/reply-home.py" 127.0.0.1:$((base + 2)) hostH "$pki/host
   "$pki/ca.pem" >>"$work/reply-home.out" 2>&1
 wait $rh && ok "a reply right sent home unused: the caller hears its server died ($(cat "$work/noreply.out"))" ||
   bad "reply home: $(cat "$work/noreply.out" "$work/reply-home.out")"
+# A release crossing a new reference: hostI (Python) looks nm-b up twice and releases the export
+# saying it saw one reference, before the second answer.  The export lives on for the second.
+out=$(python3 "$(dirname "$0")/release-race.py" 127.0.0.1:$((base + 2)) hostI "$pki/hostI.pem" "$pki/hostI.key" \
+  "$pki/ca.pem" 2>&1)
+case $out in *"kept, the request answered") ok "a release crossing a new reference keeps the export ($out)" ;;
+  *) bad "release race: $out" ;; esac
 kill -0 "$nm_hostB" && ok "hostB's netmsgd still running after all that" || bad "netmsgd B died of bad frames"
 out=$(on hostA "$build/clients/echo/machipc-echo" -w 15000 -H hostB echo "still serving" 2>&1)
 [ "$out" = "echo: still serving" ] && ok "and still serving" || bad "after garbage: $out"

@@ -79,12 +79,22 @@ case $out in *" (host hostA) -> port "*"(nm-b) task "*) ok "machipcctl monitor o
 # dead names, and the connection goes on.
 host hostE 5 $(tls hostE) --peer 127.0.0.1:$((base + 1)) --peer-rights 8
 start_ready serve_e "$build/tests/netmsg/nm-task" serve nm-e
+settled() { # settled HOST PEER: until HOST holds no proxy for PEER's ports (releases are asynchronous)
+  for _ in $(seq 100); do
+    on "$1" "$build/clients/machipcctl/machipcctl" proxies 2>/dev/null | grep -Eq "^[0-9]+ +$2 " || return 0
+    read -r -t 0.05 <> <(:) || true
+  done
+  return 1
+}
+settled hostE hostA || bad "hostE holds proxies for hostA before any request"
 out=$(on hostA "$build/tests/netmsg/nm-task" rights hostE nm-e 12 2>&1)
 [ "$out" = "rights: 7 of 12 back as themselves, 5 dead" ] && grep -q "hostA: 8 proxies here for it already" "$work/hostE.log" &&
   ok "hostE with --peer-rights 8: 7 of 12 rights from hostA get proxies, 5 arrive dead ($out)" ||
   bad "--peer-rights: $out; $(cat "$work/hostE.log")"
+settled hostE hostA || bad "hostE still holds proxies for hostA"
 out=$(on hostA "$build/tests/netmsg/nm-task" right hostE nm-e 2>&1)
 case $out in "right ok"*) ok "and the next request from hostA is served" ;; *) bad "after the limit: $out" ;; esac
+settled hostE hostA || bad "hostE still holds proxies for hostA"
 out=$(on hostA "$build/tests/netmsg/nm-task" mixed hostE nm-e 2>&1)
 case $out in "mixed: ours, theirs"*) ok "and mixed items too (hostE's netmsgd must then stop cleanly: no leak)" ;; *) bad "mixed on hostE: $out" ;; esac
 

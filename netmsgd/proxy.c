@@ -45,32 +45,30 @@ static uint32_t item_bytes(const msg_type_t *t) {
         return t->msg_type_number * wire_type_size(t->msg_type_name);
 }
 
+/* A frame that names one id (NM_RELEASE, NM_DEAD, NM_ONCE_GONE), and a count after it if @n (NM_CREDIT, NM_RELEASE 1.1). */
+static void tell_n(Peer *p, uint16_t type, uint64_t id, const uint32_t *n) {
+        NmWriter w;
+        nm_writer_init(&w);
+        size_t f = nm_begin(&w, type);
+        nm_put_u64(&w, id);
+        if (n)
+                nm_put_u32(&w, *n);
+        nm_end(&w, f);
+        peer_send(p, &w);
+        nm_writer_free(&w);
+}
+
+static void tell(Peer *p, uint16_t type, uint64_t id) {
+        tell_n(p, type, id, NULL);
+}
+
 /*
  * NM_RELEASE: nobody here holds @im's proxy any more.  It says how many
  * references to the export it saw (1.1), so that the other side keeps the
  * export if it sent more meanwhile: they make a new proxy here.
  */
 static void release(const Import *im) {
-        NmWriter w;
-        nm_writer_init(&w);
-        size_t f = nm_begin(&w, NM_RELEASE);
-        nm_put_u64(&w, im->id);
-        if (im->peer->minor >= 1)
-                nm_put_u32(&w, im->seen);
-        nm_end(&w, f);
-        peer_send(im->peer, &w);
-        nm_writer_free(&w);
-}
-
-/* A frame that names one id: NM_RELEASE, NM_DEAD, NM_ONCE_GONE. */
-static void tell(Peer *p, uint16_t type, uint64_t id) {
-        NmWriter w;
-        nm_writer_init(&w);
-        size_t f = nm_begin(&w, type);
-        nm_put_u64(&w, id);
-        nm_end(&w, f);
-        peer_send(p, &w);
-        nm_writer_free(&w);
+        tell_n(im->peer, NM_RELEASE, im->id, im->peer->minor >= 1 ? &im->seen : NULL);
 }
 
 /* Does the message carry something that cannot cross hosts (descriptors)? */
@@ -234,14 +232,7 @@ void proxy_on_notification(msg_header_t *h) {
 
 /* Tell @p that @n messages for its proxy of our export @id have been delivered: it may send as many more. */
 static void give_credit(Peer *p, uint64_t id, uint32_t n) {
-        NmWriter w;
-        nm_writer_init(&w);
-        size_t f = nm_begin(&w, NM_CREDIT);
-        nm_put_u64(&w, id);
-        nm_put_u32(&w, n);
-        nm_end(&w, f);
-        peer_send(p, &w);
-        nm_writer_free(&w);
+        tell_n(p, NM_CREDIT, id, &n);
 }
 
 /* Say what @e owes @p now (cleared first: a frame that cannot be made ends the peer). */

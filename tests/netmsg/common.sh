@@ -3,6 +3,15 @@
 
 fail=0
 ok() { echo "ok    $*"; }
+
+need() { # need BUILD TOOL...: SKIP (exit 77) without one of the tools, or without machipc-netmsgd
+  local build=$1 tool
+  shift
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null 2>&1 || { echo "SKIP: $tool is not installed"; exit 77; }
+  done
+  [ -x "$build/netmsgd/machipc-netmsgd" ] || { echo "SKIP: built without OpenSSL (no machipc-netmsgd)"; exit 77; }
+}
 bad() { echo "FAIL  $*"; fail=1; }
 
 start_ready() { # start_ready VAR CMD... : start CMD with --ready-fd, wait for READY=1, pid in VAR

@@ -12,16 +12,13 @@ import random
 import struct
 import sys
 
-NM_HELLO, NM_MSG, NM_RELEASE, NM_DEAD, NM_LOOKUP, NM_LOOKUP_REPLY = 1, 2, 3, 4, 5, 6
-NM_ONCE_GONE, NM_PING, NM_CREDIT, NM_DATA = 7, 8, 9, 10
+from nmpeer import (NM_CREDIT, NM_DATA, NM_DEAD, NM_HELLO, NM_LOOKUP, NM_LOOKUP_REPLY, NM_MSG, NM_ONCE_GONE,
+                    NM_PING, NM_RELEASE, frame)
+
 MIGRATED = 1 << 63
 PORT_TYPES = (16, 17, 18, 19, 20, 21)   # MOVE_RECEIVE ... MAKE_SEND_ONCE
 DATA_TYPES = {1: 1, 3: 4, 8: 1, 12: 1}    # BYTE, INTEGER_32, CHAR, STRING: element sizes
 MEMORY = 32
-
-
-def frame(kind, body):
-    return struct.pack('<IHH', len(body), kind, 0) + body
 
 
 def rare(p=0.02):

@@ -8,49 +8,18 @@ whose last proxy holder let go just as a new reference was on its way.  The
 export must live on (the second reference is still out), so a request sent to
 it afterwards is answered.  Prints the outcome; exit status 0 if answered.
 """
-import socket
-import ssl
 import struct
 import sys
 
-NM_HELLO, NM_MSG, NM_RELEASE, NM_LOOKUP, NM_LOOKUP_REPLY, NM_ONCE_GONE = 1, 2, 3, 5, 6, 7
-
-
-def frame(kind, body):
-    return struct.pack('<IHH', len(body), kind, 0) + body
-
-
-def read_exactly(conn, n):
-    out = b''
-    while len(out) < n:
-        chunk = conn.recv(n - len(out))
-        if not chunk:
-            sys.exit('release-race: the connection closed')
-        out += chunk
-    return out
-
-
-def read_frame(conn, want):
-    """The next frame of one of the kinds @want (others, PINGs among them, are skipped)."""
-    while True:
-        n, kind, _ = struct.unpack('<IHH', read_exactly(conn, 8))
-        body = read_exactly(conn, n)
-        if kind in want:
-            return kind, body
+from nmpeer import NM_LOOKUP, NM_LOOKUP_REPLY, NM_MSG, NM_ONCE_GONE, NM_RELEASE, connect, frame, read_frame
 
 
 def lookup(request):
     return frame(NM_LOOKUP, struct.pack('<IH', request, 4) + b'nm-b')
 
 
-addr, name, cert, key, ca = sys.argv[1:6]
-host, port = addr.rsplit(':', 1)
-ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-ctx.check_hostname = False
-ctx.load_cert_chain(cert, key)
-ctx.load_verify_locations(ca)
-conn = ctx.wrap_socket(socket.create_connection((host, int(port)), timeout=20))
-conn.sendall(frame(NM_HELLO, struct.pack('<HHH', 1, 1, len(name)) + name.encode()) + lookup(1))
+conn = connect(*sys.argv[1:6])
+conn.sendall(lookup(1))
 _, body = read_frame(conn, (NM_LOOKUP_REPLY,))
 request, code, kind, side, export = struct.unpack_from('<IiBBQ', body)
 if code != 0 or kind != 1:

@@ -10,42 +10,12 @@ task waiting for the answer hears its server died instead of waiting on.
 Prints what it did; exit status 0 once the message is sent.
 """
 import socket
-import ssl
 import struct
 import sys
 
-NM_HELLO, NM_MSG, NM_LOOKUP, NM_LOOKUP_REPLY = 1, 2, 5, 6
+from nmpeer import NM_LOOKUP, NM_LOOKUP_REPLY, NM_MSG, NM_PING, connect, frame, read_frame
 
-
-def frame(kind, body):
-    return struct.pack('<IHH', len(body), kind, 0) + body
-
-
-def read_frame(conn):
-    head = read_exactly(conn, 8)
-    n, kind, _ = struct.unpack('<IHH', head)
-    return kind, read_exactly(conn, n)
-
-
-def read_exactly(conn, n):
-    out = b''
-    while len(out) < n:
-        chunk = conn.recv(n - len(out))
-        if not chunk:
-            sys.exit('reply-home: the connection closed')
-        out += chunk
-    return out
-
-
-addr, name, cert, key, ca = sys.argv[1:6]
-host, port = addr.rsplit(':', 1)
-ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-ctx.minimum_version = ssl.TLSVersion.TLSv1_3
-ctx.check_hostname = False
-ctx.load_cert_chain(cert, key)
-ctx.load_verify_locations(ca)
-conn = ctx.wrap_socket(socket.create_connection((host, int(port)), timeout=20))
-conn.sendall(frame(NM_HELLO, struct.pack('<HHH', 1, 0, len(name)) + name.encode()))
+conn = connect(*sys.argv[1:6], minor=0)
 while True:
     kind, body = read_frame(conn)
     if kind == NM_LOOKUP:
@@ -63,11 +33,10 @@ while True:
         print(f'reply-home: sent reply right {rid} home to export 999', flush=True)
         break
 # Stay until the other side has read it and answered a PING of ours with one of its own.
-conn.sendall(frame(8, b''))
+conn.sendall(frame(NM_PING, b''))
 conn.settimeout(10)
 try:
-    while read_frame(conn)[0] != 8:
-        pass
+    read_frame(conn, (NM_PING,))
 except (socket.timeout, SystemExit):
     pass
 conn.close()

@@ -4,14 +4,11 @@
 # (doc/netmsg.md).  Each case checks what a task on one host sees of ports on another.
 set -u
 build=$1
-for tool in openssl python3; do
-  command -v $tool >/dev/null 2>&1 || { echo "SKIP: $tool is not installed"; exit 77; }
-done
-[ -x "$build/netmsgd/machipc-netmsgd" ] || { echo "SKIP: built without OpenSSL (no machipc-netmsgd)"; exit 77; }
+. "$(dirname "$0")/common.sh"
+need "$build" openssl python3
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; [ -n "${NETMSG_TEST_KEEP:-}" ] && cp -r "$work" /tmp/netmsg-kept; rm -rf "$work"' EXIT
 pki=$work/pki
-. "$(dirname "$0")/common.sh"
 base=$((20000 + $$ % 20000))
 
 # A CA for the hosts, and another one nobody trusts.
@@ -193,6 +190,13 @@ fi
 # An authenticated peer (hostD, a good certificate) that says HELLO, then frames that make no
 # sense: NM_DATA no message announced; an NM_MSG announcing a 20 KiB region, then 24 KiB of data.
 hello='\x0b\x00\x00\x00\x01\x00\x00\x00\x01\x00\x00\x00\x05\x00hostD'
+bare_peer() { # bare_peer NAME: a TLS client to hostB with NAME's certificate, fed from fd 7; its pid in $sc
+  mkfifo "$work/$1.in"
+  timeout 30 openssl s_client -quiet -no_ign_eof -connect 127.0.0.1:$((base + 2)) -cert "$pki/$1.pem" \
+    -key "$pki/$1.key" -CAfile "$pki/ca.pem" <"$work/$1.in" >/dev/null 2>&1 &
+  sc=$!
+  exec 7>"$work/$1.in"
+}
 fake_peer() { # fake_peer BYTES [OPTION]: send them as hostD over TLS, wait for hostB to close (or hang up)
   printf "$hello$1" | timeout 10 openssl s_client -quiet ${2:-} -connect 127.0.0.1:$((base + 2)) -cert "$pki/hostD.pem" \
     -key "$pki/hostD.key" -CAfile "$pki/ca.pem" >/dev/null 2>&1
@@ -225,11 +229,7 @@ fake_peer "\x2c\x00\x00\x00\x02\x00\x00\x00$bad_item"
   ok "a send-once right in an item of send rights: that peer closed" || bad "right of another kind: $(tail -n 3 "$work/hostB.log")"
 # A peer that goes away in the middle of a large region (its pages being made): the message is
 # dropped, and nothing hangs.  hostD looks nm-b up (export 1), sends it 1 MiB of a 64 MiB region.
-mkfifo "$work/hostD.in"
-timeout 30 openssl s_client -quiet -no_ign_eof -connect 127.0.0.1:$((base + 2)) -cert "$pki/hostD.pem" \
-  -key "$pki/hostD.key" -CAfile "$pki/ca.pem" <"$work/hostD.in" >/dev/null 2>&1 &
-sc=$!
-exec 7>"$work/hostD.in"
+bare_peer hostD
 printf "$hello"'\x0a\x00\x00\x00\x05\x00\x00\x00\x01\x00\x00\x00\x04\x00nm-b' >&7
 exported=no
 for _ in $(seq 150); do   # until hostB has exported nm-b to hostD
@@ -249,11 +249,7 @@ grep "peer hostD" "$work/hostB.log" | tail -n 1 | grep -q "connection closed" &&
   ok "a peer gone in the middle of a 64 MiB region: dropped" || bad "half a region: $(grep "peer hostD" "$work/hostB.log" | tail -n 3)"
 # Look-ups waiting for a peer's answer are bounded: hostF (a bare TLS peer) never answers; of
 # 300 at once from a task on hostB, 44 are refused at once, and the 256 that wait end when it goes.
-mkfifo "$work/hostF.in"
-timeout 30 openssl s_client -quiet -no_ign_eof -connect 127.0.0.1:$((base + 2)) -cert "$pki/hostF.pem" \
-  -key "$pki/hostF.key" -CAfile "$pki/ca.pem" <"$work/hostF.in" >/dev/null 2>&1 &
-sc=$!
-exec 7>"$work/hostF.in"
+bare_peer hostF
 printf "${hello/hostD/hostF}" >&7
 until grep -q "peer hostF: connected" "$work/hostB.log"; do kill -0 $sc 2>/dev/null || break; read -r -t 0.05 <> <(:) || true; done
 on hostB "$build/tests/netmsg/nm-task" lookups hostF 300 >"$work/lookups.out" 2>&1 &
@@ -271,11 +267,7 @@ wait $lk && ok "and the 256 waiting end when that peer goes ($(tail -n 1 "$work/
 # reads it, backlog 4) and sends 85 messages without waiting for credit (16, and 64 a netmsgd may
 # have had handed ahead when it ran out): at most 4 can have been delivered and credited back,
 # so hostB must close it rather than queue the rest.
-mkfifo "$work/hostG.in"
-timeout 30 openssl s_client -quiet -no_ign_eof -connect 127.0.0.1:$((base + 2)) -cert "$pki/hostG.pem" \
-  -key "$pki/hostG.key" -CAfile "$pki/ca.pem" <"$work/hostG.in" >/dev/null 2>&1 &
-sc=$!
-exec 7>"$work/hostG.in"
+bare_peer hostG
 printf "${hello/hostD/hostG}"'\x10\x00\x00\x00\x05\x00\x00\x00\x01\x00\x00\x00\x0a\x00nm-b-stuck' >&7
 for _ in $(seq 150); do
   on hostB "$build/clients/machipcctl/machipcctl" proxies 2>/dev/null | grep -Eq '^hostG +hostG +yes +1$' && break

@@ -5,9 +5,8 @@
 # its notification.  Skipped, with the reason, where namespaces cannot be made (not root, no ip).
 set -u
 build=$1
-command -v ip >/dev/null 2>&1 || { echo "SKIP: ip (iproute2) is not installed"; exit 77; }
-command -v openssl >/dev/null 2>&1 || { echo "SKIP: openssl is not installed"; exit 77; }
-[ -x "$build/netmsgd/machipc-netmsgd" ] || { echo "SKIP: built without OpenSSL"; exit 77; }
+. "$(dirname "$0")/common.sh"
+need "$build" ip openssl
 na=machipc-a-$$ nb=machipc-b-$$
 if ! ip netns add "$na" 2>/dev/null; then
   echo "SKIP: cannot make network namespaces here (root and CAP_SYS_ADMIN are needed); the loopback test ran instead"
@@ -33,7 +32,6 @@ ip -n "$nb" link set vb$$ up
 ip -n "$na" link set lo up
 ip -n "$nb" link set lo up
 pki=$work/pki
-. "$(dirname "$0")/common.sh"
 mkdir -p "$pki"
 ca ca
 cert hostA ca; cert hostB ca

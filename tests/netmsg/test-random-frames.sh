@@ -8,15 +8,12 @@
 set -u
 build=$1
 seeds=${RANDOM_FRAMES_SEEDS:-60}     # the last seed; RANDOM_FRAMES_FIRST the first (1)
-for tool in openssl python3; do
-  command -v $tool >/dev/null 2>&1 || { echo "SKIP: $tool is not installed"; exit 77; }
-done
-[ -x "$build/netmsgd/machipc-netmsgd" ] || { echo "SKIP: built without OpenSSL (no machipc-netmsgd)"; exit 77; }
+here=$(dirname "$0")
+. "$here/common.sh"
+need "$build" openssl python3
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
 pki=$work/pki
-here=$(dirname "$0")
-. "$here/common.sh"
 base=$((20000 + ($$ + 7919) % 20000))
 mkdir -p "$pki"
 ca ca

@@ -150,11 +150,11 @@ static int do_set_remove(Space *s, uint32_t name) {
         SpaceEntry *e = lookup_receive(s, name, &kr);
         if (!e)
                 return kr;
-        ipc_port_recall_lent(e->port);
-        if (!e->port->pset)
-                return KERN_NOT_IN_SET;
+        /* Out of the set first: what was lent of it goes back to its queue, not to the set's arm again. */
+        bool in_set = e->port->pset != NULL;
         port_set_remove(e->port);
-        return KERN_SUCCESS;
+        ipc_port_recall_lent(e->port);
+        return in_set ? KERN_SUCCESS : KERN_NOT_IN_SET;
 }
 
 static int do_set_bootstrap(Space *s, Kmsg *req) {

@@ -545,6 +545,33 @@ START_TEST(test_member_destroyed_while_set_armed) {
 }
 END_TEST
 
+/*
+ * A port taken out of an armed set with messages handed ahead through the
+ * set: they go back to its queue, and are there for a receive from the port
+ * itself - not handed over again through the set on their way back.
+ */
+START_TEST(test_member_removed_while_set_armed) {
+        port_t set, p = test_new_port(64);
+        ck_assert_int_eq(port_set_allocate(task_self(), &set), 0);
+        ck_assert_int_eq(port_set_add(task_self(), set, p), 0);
+        ck_assert_int_eq(machipc_arm(set), 0);
+        for (int i = 0; i < 3; i++)
+                ck_assert_int_eq(test_send_int(p, ID_DATA, i, PORT_NULL, 0, 0, 0), 0);
+        wait_handed(3);
+        ck_assert_int_eq(port_set_remove(task_self(), p), 0);
+        machipc_dispatch();
+        for (int i = 0; i < 3; i++) {
+                int32_t v = -1;
+                ck_assert_int_eq(test_recv_int(p, NULL, &v, NULL, RCV_TIMEOUT, 1000), 0);
+                ck_assert_int_eq(v, i);
+        }
+        ck_assert_int_eq(test_recv_int(set, NULL, NULL, NULL, RCV_TIMEOUT, 0), RCV_TIMED_OUT);
+        ck_assert_uint_eq(test_stat(getpid(), "lent"), 0);
+        ck_assert_int_eq(port_deallocate(task_self(), p), 0);
+        ck_assert_int_eq(port_deallocate(task_self(), set), 0);
+}
+END_TEST
+
 /* Arms a port of its own, gets it filled, says so, then waits to be killed. */
 static int armed_victim(void *arg) {
         int *fds = arg;
@@ -852,6 +879,7 @@ int main(void) {
         ADD_TEST(tc, test_port_destroyed_while_armed);
         ADD_TEST(tc, test_port_destroyed_with_lent_rights_to_itself);
         ADD_TEST(tc, test_member_destroyed_while_set_armed);
+        ADD_TEST(tc, test_member_removed_while_set_armed);
         ADD_TEST(tc, test_task_killed_while_armed);
         ADD_TEST(tc, test_idle_armed_task_asks_nothing);
         ADD_TEST(tc, test_arm_with_messages_waiting);

@@ -58,8 +58,11 @@ static port_t pick(const Names *ns, port_type_t want) {
 }
 
 static bool names_of(Names *ns) {
-        if (port_names(task_self(), &ns->names, &ns->types, &ns->n) != KERN_SUCCESS)
+        kern_return_t kr = port_names(task_self(), &ns->names, &ns->types, &ns->n);
+        if (kr != KERN_SUCCESS) {
+                fprintf(stderr, "random-ops: port_names: %s\n", machipc_strerror(kr));
                 return false;
+        }
         for (uint32_t i = 0; i < ns->n; i++)
                 for (uint32_t j = 0; j < n_mine; j++)
                         if (ns->names[i] == mine[j])

@@ -71,21 +71,23 @@ int idmap_get(const IdMap *m, uint64_t key, uint32_t *valuep) {
  * Return: 0 or -ENOMEM (the map is unchanged).  Replacing never allocates.
  */
 int idmap_put(IdMap *m, uint64_t key, uint32_t value) {
-        for (uint32_t i = m->slots ? idmap_hash(key) & m->mask : 0; m->slots && m->slots[i].key;
-             i = (i + 1) & m->mask) {
-                if (m->slots[i].key == key) {
-                        m->slots[i].value = value;
-                        return 0;
+        uint32_t i = 0;
+        if (m->slots) {
+                /* One probe: the key's slot, or the empty one it would take. */
+                for (i = idmap_hash(key) & m->mask; m->slots[i].key; i = (i + 1) & m->mask) {
+                        if (m->slots[i].key == key) {
+                                m->slots[i].value = value;
+                                return 0;
+                        }
                 }
         }
         if (!m->slots || (m->n + 1) * 2 > m->mask + 1) {
                 int r = idmap_grow(m);
                 if (r < 0)
                         return r;
+                for (i = idmap_hash(key) & m->mask; m->slots[i].key; i = (i + 1) & m->mask)
+                        ;
         }
-        uint32_t i = idmap_hash(key) & m->mask;
-        while (m->slots[i].key)
-                i = (i + 1) & m->mask;
         m->n++;
         m->slots[i].key = key;
         m->slots[i].value = value;

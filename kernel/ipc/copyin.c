@@ -166,11 +166,10 @@ static uint8_t copyin_commit(Space *space, uint32_t name, uint32_t disp, Port **
         }
         case MSG_TYPE_MOVE_RECEIVE:
                 *portp = port_ref(p);
-                ipc_port_set_receiver(p, NULL, 0);
+                ipc_port_set_receiver(p, NULL, 0);     /* out of its set too */
                 /* As in Mach, a receive right that moves starts afresh. */
                 p->mscount = 0;
                 p->seqno = 0;
-                port_set_remove(p);
                 ipc_port_wake_receivers(p, RCV_PORT_DIED);
                 entry_drop_bits(space, e, ENTRY_RECEIVE);
                 return RIGHT_RECEIVE;

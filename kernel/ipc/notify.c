@@ -167,10 +167,9 @@ bool notify_port_destroyed(Port *port) {
         k->rights[0].offset = (uint32_t)(sizeof(h) + sizeof(msg_type_t));
         k->n_receive = 1;
         port->transit = k;
-        ipc_port_set_receiver(port, NULL, 0);
+        ipc_port_set_receiver(port, NULL, 0);  /* out of its set too */
         port->mscount = 0;
         port->seqno = 0;
-        port_set_remove(port);
         ipc_port_wake_receivers(port, RCV_PORT_DIED);
         k->dest = to;           /* the request's reference */
         k->dest_kind = RIGHT_KERNEL;

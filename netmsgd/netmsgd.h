@@ -84,6 +84,7 @@ struct Peer {
         IdMap export_names;             /* our name of an exported send right -> index */
         IdMap import_ids;               /* its export id -> index in nm.imports of our proxy */
         uint32_t n_imports;             /* proxies here for it */
+        bool imports_full, exports_full;  /* at --peer-rights, and said so in the log */
         uint64_t next_export;
         Lookup *lookups;
         uint32_t n_lookups, cap_lookups;

@@ -92,10 +92,13 @@ uint64_t export_right(Peer *p, port_t name, bool once) {
                 return e->id;
         }
         if (!(e = export_add(p, p->next_export, name, once))) {
-                nm_log("%s: %u rights exported there already, or no memory: a right goes as a dead name",
-                       p->host, p->n_exports);
+                if (!p->exports_full)
+                        nm_log("%s: %u rights exported there already, or no memory: a right goes as a dead name "
+                               "(said once while at the limit)", p->host, p->n_exports);
+                p->exports_full = true;
                 return 0;
         }
+        p->exports_full = false;
         p->next_export++;
         e->sent = 1;
         /* A send right's port may die while the peer holds its proxy: it is told (NM_DEAD).  A
@@ -151,12 +154,19 @@ static Import *import_add(Import im) {
         return &nm.imports[i];
 }
 
-/* May @p have one more proxy here? */
-static bool import_room(Peer *p) {
-        if (p->n_imports < nm.peer_rights_max)
+/*
+ * May @p have one more proxy here?  If not, @then says what becomes of the
+ * right - in the log once until there is room again: a peer must not flood it.
+ */
+static bool import_room(Peer *p, const char *then) {
+        if (p->n_imports < nm.peer_rights_max) {
+                p->imports_full = false;
                 return true;
-        nm_log("%s: %u proxies here for it already: a right from it arrives as a dead name", p->host,
-               p->n_imports);
+        }
+        if (!p->imports_full)
+                nm_log("%s: %u proxies here for it already: %s (said once while at the limit)", p->host,
+                       p->n_imports, then);
+        p->imports_full = true;
         return false;
 }
 
@@ -180,7 +190,7 @@ void import_drop_dead(Import *im) {
 }
 
 Import *import_new(Peer *p, uint64_t id, bool once) {
-        if (!import_room(p))
+        if (!import_room(p, "a right from it arrives as a dead name"))
                 return NULL;
         port_t proxy;
         bool pooled = once && nm.n_once_pool;
@@ -247,9 +257,7 @@ static bool make_send(port_t name) {
  */
 static NmRef migrate_out(Peer *p, port_t port) {
         uint64_t id = NM_MIGRATED | (nm.next_migration + 1);
-        if (p->n_imports >= nm.peer_rights_max) {
-                nm_log("%s: %u proxies here for it already: a receive right for it is destroyed", p->host,
-                       p->n_imports);
+        if (!import_room(p, "a receive right for it is destroyed")) {
                 port_deallocate(task_self(), port);
                 return (NmRef){ NM_REF_DEAD, 0, 0 };
         }
